@@ -1,0 +1,314 @@
+//! Merchant configuration, validated once. The API key lives in a [`Secret`] that never
+//! prints itself.
+
+use crate::error::{Error, Result};
+use crate::sign::SignType;
+use std::fmt;
+use std::time::Duration;
+
+pub const PRIMARY_URL: &str = "https://api.mch.weixin.qq.com";
+pub const BACKUP_URL: &str = "https://api2.mch.weixin.qq.com";
+
+/// A secret string: redacted in `Debug`, wiped on drop.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        // SAFETY: zero bytes keep the String valid UTF-8.
+        for b in unsafe { self.0.as_mut_vec() }.iter_mut() {
+            unsafe { std::ptr::write_volatile(b, 0) };
+        }
+    }
+}
+
+/// A configuration value as the caller gave it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    /// Anything else (array, object): named for the error message.
+    Other(&'static str),
+}
+
+impl Value {
+    fn type_name(&self) -> &'static str {
+        match self {
+            Self::Null => "null",
+            Self::Bool(_) => "bool",
+            Self::Int(_) => "int",
+            Self::Float(_) => "float",
+            Self::Str(_) => "string",
+            Self::Other(t) => t,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub appid: String,
+    pub mch_id: String,
+    pub key: Secret,
+    pub sign_type: SignType,
+    pub sub_appid: Option<String>,
+    pub sub_mch_id: Option<String>,
+    pub notify_url: Option<String>,
+    pub spbill_create_ip: Option<String>,
+    pub cert_path: Option<String>,
+    pub key_path: Option<String>,
+    pub ca_path: Option<String>,
+    pub base_url: String,
+    pub backup_url: String,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub retries: u32,
+    pub failover: bool,
+    pub sandbox: bool,
+}
+
+/// Every accepted configuration key.
+pub const KEYS: &[&str] = &[
+    "appid",
+    "mch_id",
+    "key",
+    "sign_type",
+    "sub_appid",
+    "sub_mch_id",
+    "notify_url",
+    "spbill_create_ip",
+    "cert_path",
+    "key_path",
+    "ca_path",
+    "base_url",
+    "backup_url",
+    "timeout",
+    "connect_timeout",
+    "retries",
+    "failover",
+    "sandbox",
+];
+
+fn bad(key: &str, rule: &str, value: &Value) -> Error {
+    // Never echo the value itself: it may be a secret given under the wrong key.
+    Error::Config(format!(
+        "config \"{key}\" {rule}, {} given",
+        value.type_name()
+    ))
+}
+
+fn string(key: &str, value: Value) -> Result<Option<String>> {
+    match value {
+        Value::Null => Ok(None),
+        Value::Str(s) if s.is_empty() => Ok(None),
+        Value::Str(s) => Ok(Some(s)),
+        Value::Int(i) if key != "key" => Ok(Some(i.to_string())),
+        other => Err(bad(key, "must be a string", &other)),
+    }
+}
+
+fn seconds(key: &str, value: Value) -> Result<Option<Duration>> {
+    let secs = match value {
+        Value::Null => return Ok(None),
+        Value::Int(i) => i as f64,
+        Value::Float(f) => f,
+        other => return Err(bad(key, "must be a number of seconds", &other)),
+    };
+    if !(secs > 0.0 && secs <= 600.0) {
+        return Err(Error::Config(format!(
+            "config \"{key}\" must be more than 0 and at most 600 seconds, {secs} given"
+        )));
+    }
+    Ok(Some(Duration::from_secs_f64(secs)))
+}
+
+fn url(key: &str, value: Option<String>, default: &str) -> Result<String> {
+    let url = value.unwrap_or_else(|| default.to_owned());
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(Error::Config(format!(
+            "config \"{key}\" must be an http:// or https:// URL, \"{url}\" given"
+        )));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+impl Config {
+    /// Validates configuration entries. Unknown keys are refused with the list of valid ones.
+    pub fn from_entries(entries: impl IntoIterator<Item = (String, Value)>) -> Result<Self> {
+        let mut values: Vec<(usize, Value)> = Vec::new();
+        for (key, value) in entries {
+            match KEYS.iter().position(|k| *k == key) {
+                Some(i) => values.push((i, value)),
+                None => {
+                    return Err(Error::Config(format!(
+                        "unknown config key \"{key}\"; valid keys: {}",
+                        KEYS.join(", ")
+                    )));
+                }
+            }
+        }
+        let mut take = |name: &str| -> Value {
+            let i = KEYS.iter().position(|k| *k == name).unwrap_or(usize::MAX);
+            values
+                .iter()
+                .position(|(k, _)| *k == i)
+                .map(|p| values.swap_remove(p).1)
+                .unwrap_or(Value::Null)
+        };
+        let required = |key: &str, value: Value| -> Result<String> {
+            string(key, value)?.ok_or_else(|| {
+                Error::Config(format!("config \"{key}\" is required and must not be empty"))
+            })
+        };
+        let appid = required("appid", take("appid"))?;
+        let mch_id = required("mch_id", take("mch_id"))?;
+        let key = Secret::new(required("key", take("key"))?);
+        let sign_type = match string("sign_type", take("sign_type"))? {
+            None => SignType::Md5,
+            Some(name) => SignType::parse(&name).ok_or_else(|| {
+                Error::Config(format!(
+                    "config \"sign_type\" must be one of {}, \"{name}\" given",
+                    SignType::NAMES
+                ))
+            })?,
+        };
+        let base_url = url("base_url", string("base_url", take("base_url"))?, PRIMARY_URL)?;
+        let backup_url = url(
+            "backup_url",
+            string("backup_url", take("backup_url"))?,
+            BACKUP_URL,
+        )?;
+        let retries = match take("retries") {
+            Value::Null => 1,
+            Value::Int(n) if (0..=10).contains(&n) => n as u32,
+            other => return Err(bad("retries", "must be an int from 0 to 10", &other)),
+        };
+        let flag = |key: &str, value: Value, default: bool| match value {
+            Value::Null => Ok(default),
+            Value::Bool(b) => Ok(b),
+            other => Err(bad(key, "must be a bool", &other)),
+        };
+        let failover = flag("failover", take("failover"), true)?;
+        let sandbox = flag("sandbox", take("sandbox"), false)?;
+        let config = Self {
+            sub_appid: string("sub_appid", take("sub_appid"))?,
+            sub_mch_id: string("sub_mch_id", take("sub_mch_id"))?,
+            notify_url: string("notify_url", take("notify_url"))?,
+            spbill_create_ip: string("spbill_create_ip", take("spbill_create_ip"))?,
+            cert_path: string("cert_path", take("cert_path"))?,
+            key_path: string("key_path", take("key_path"))?,
+            ca_path: string("ca_path", take("ca_path"))?,
+            timeout: seconds("timeout", take("timeout"))?.unwrap_or(Duration::from_secs(6)),
+            connect_timeout: seconds("connect_timeout", take("connect_timeout"))?
+                .unwrap_or(Duration::from_secs(2)),
+            appid,
+            mch_id,
+            key,
+            sign_type,
+            base_url,
+            backup_url,
+            retries,
+            failover,
+            sandbox,
+        };
+        if config.cert_path.is_some() != config.key_path.is_some() {
+            return Err(Error::Config(
+                "config \"cert_path\" and \"key_path\" must be given together".into(),
+            ));
+        }
+        for (key, path) in [
+            ("cert_path", &config.cert_path),
+            ("key_path", &config.key_path),
+            ("ca_path", &config.ca_path),
+        ] {
+            if let Some(path) = path
+                && let Err(e) = std::fs::File::open(path)
+            {
+                return Err(Error::Config(format!(
+                    "config \"{key}\": cannot read \"{path}\": {e}"
+                )));
+            }
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Value {
+        Value::Str(v.into())
+    }
+
+    fn base() -> Vec<(String, Value)> {
+        vec![
+            ("appid".into(), s("wx1")),
+            ("mch_id".into(), Value::Int(1000)),
+            ("key".into(), s("SECRET-KEY-VALUE")),
+        ]
+    }
+
+    fn err(entries: Vec<(String, Value)>) -> String {
+        match Config::from_entries(entries) {
+            Err(Error::Config(m)) => m,
+            other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::from_entries(base()).unwrap();
+        assert_eq!(c.mch_id, "1000");
+        assert_eq!(c.sign_type, SignType::Md5);
+        assert_eq!(c.base_url, PRIMARY_URL);
+        assert_eq!(c.retries, 1);
+        assert!(c.failover);
+        assert!(!format!("{c:?}").contains("SECRET-KEY-VALUE"));
+    }
+
+    #[test]
+    fn refusals_name_the_key_and_never_the_value() {
+        let mut e = base();
+        e.push(("colour".into(), s("red")));
+        assert!(err(e).contains("unknown config key \"colour\"; valid keys: appid, mch_id"));
+        let mut e = base();
+        e.remove(2);
+        assert!(err(e).contains("\"key\" is required"));
+        let mut e = base();
+        e.push(("sign_type".into(), s("SHA1")));
+        assert!(err(e).contains("must be one of MD5, HMAC-SHA256"));
+        let mut e = base();
+        e[2].1 = Value::Int(5);
+        assert!(err(e).contains("\"key\" must be a string, int given"));
+        let mut e = base();
+        e.push(("timeout".into(), Value::Float(-1.0)));
+        assert!(err(e).contains("\"timeout\" must be more than 0"));
+        let mut e = base();
+        e.push(("cert_path".into(), s("/nonexistent/cert.pem")));
+        e.push(("key_path".into(), s("/nonexistent/key.pem")));
+        assert!(err(e).contains("cannot read \"/nonexistent/cert.pem\""));
+        let mut e = base();
+        e.push(("appid".into(), s("SECRET-KEY-VALUE")));
+        e.push(("failover".into(), s("SECRET-KEY-VALUE")));
+        assert!(!err(e).contains("SECRET"));
+    }
+}

@@ -1,0 +1,133 @@
+//! One error type for the whole core. Its variants are the PHP exception classes
+//! (DESIGN.md §2), so the extension maps them one to one.
+
+use crate::xml::XmlError;
+use std::fmt;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// Bad or missing configuration, unreadable certificate.
+    Config(String),
+    /// Bad call parameters: the message names the field and the rule.
+    InvalidArgument(String),
+    /// Malformed or refused XML.
+    Xml(XmlError),
+    /// Missing or wrong signature, or a message for another merchant.
+    Signature(String),
+    /// Connect, TLS, timeout or HTTP status failure: the outcome of the call is unknown.
+    Http(HttpError),
+    /// `return_code` or `result_code` is FAIL.
+    Api(Box<ApiError>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct HttpError {
+    pub message: String,
+    pub timeout: bool,
+    pub status: Option<u16>,
+}
+
+/// A FAIL answer from WeChat, with the fields that explain it.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ApiError {
+    pub return_code: String,
+    pub return_msg: String,
+    pub result_code: String,
+    pub err_code: String,
+    pub err_code_des: String,
+    /// Every field of the answer, as received (verified when it was signed).
+    pub response: Vec<(String, String)>,
+}
+
+/// `err_code`s after which the same request, with identical business fields, may succeed
+/// (spec §4.2–4.3). Codes that need a long back-off are included: the caller decides when.
+pub const RETRYABLE_ERR_CODES: &[&str] = &[
+    "SYSTEMERROR",
+    "BIZERR_NEED_RETRY",
+    "BANKERROR",
+    "FREQUENCY_LIMITED",
+    "INVALID_REQ_TOO_MUCH",
+];
+
+impl ApiError {
+    pub fn from_fields(fields: Vec<(String, String)>) -> Self {
+        let get = |name: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        // downloadbill's FAIL body says error_code instead of err_code (spec §3.7).
+        let err_code = match get("err_code") {
+            c if c.is_empty() => get("error_code"),
+            c => c,
+        };
+        Self {
+            return_code: get("return_code"),
+            return_msg: get("return_msg"),
+            result_code: get("result_code"),
+            err_code,
+            err_code_des: get("err_code_des"),
+            response: fields,
+        }
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        RETRYABLE_ERR_CODES.contains(&self.err_code.as_str())
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.return_code != "SUCCESS" {
+            write!(f, "WeChat Pay refused the request: return_code={}", self.return_code)?;
+            if !self.return_msg.is_empty() {
+                write!(f, ", return_msg={}", self.return_msg)?;
+            }
+            if !self.err_code.is_empty() {
+                write!(f, ", error_code={}", self.err_code)?;
+            }
+            Ok(())
+        } else {
+            write!(f, "WeChat Pay business failure: err_code={}", self.err_code)?;
+            if !self.err_code_des.is_empty() {
+                write!(f, ", err_code_des={}", self.err_code_des)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Config(m) | Self::InvalidArgument(m) | Self::Signature(m) => f.write_str(m),
+            Self::Xml(e) => e.fmt(f),
+            Self::Http(e) => e.fmt(f),
+            Self::Api(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<XmlError> for Error {
+    fn from(e: XmlError) -> Self {
+        Self::Xml(e)
+    }
+}
+
+impl From<ApiError> for Error {
+    fn from(e: ApiError) -> Self {
+        Self::Api(Box::new(e))
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,16 @@
+//! WeChat Pay API v2 protocol core, in plain Rust with no PHP types.
+//!
+//! Every protocol decision lives here and is tested here; the PHP extension only converts
+//! arguments and maps [`Error`] to its exception classes.
+
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod nonce;
+pub mod notify;
+pub mod sign;
+pub mod xml;
+
+pub use sign::SignType;
+pub use config::Config;
+pub use error::{ApiError, Error, HttpError, Result};

@@ -1,0 +1,148 @@
+//! Inbound notifications (spec §5–6) and the replies to them. Every check fails closed:
+//! a notify is accepted only when it is signed with the pinned type, is for this merchant,
+//! and carries the fields a real payment has.
+
+use crate::config::Config;
+use crate::crypto;
+use crate::error::{ApiError, Error, Result};
+use crate::sign;
+use crate::xml;
+
+pub type Fields = Vec<(String, String)>;
+
+pub const SUCCESS_REPLY: &str =
+    "<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>";
+
+/// `<xml><return_code>FAIL</return_code><return_msg>…</return_msg></xml>`, with the message
+/// made safe for XML (control characters are replaced).
+pub fn fail_reply(message: &str) -> String {
+    let clean: String = message
+        .chars()
+        .map(|c| if c < ' ' && c != '\t' && c != '\n' { ' ' } else { c })
+        .collect();
+    let mut out = String::with_capacity(clean.len() + 96);
+    out.push_str("<xml>");
+    xml::write_field(&mut out, "return_code", "FAIL");
+    xml::write_field(&mut out, "return_msg", &clean);
+    out.push_str("</xml>");
+    out
+}
+
+pub fn get<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// `appid`, `mch_id` (and `sub_mch_id` when configured) must be ours (spec §5 anti-forgery).
+pub fn check_merchant(fields: &[(String, String)], config: &Config, what: &str) -> Result<()> {
+    let mut expected = vec![("appid", config.appid.as_str()), ("mch_id", config.mch_id.as_str())];
+    if let Some(sub) = &config.sub_mch_id {
+        expected.push(("sub_mch_id", sub));
+    }
+    for (name, ours) in expected {
+        match get(fields, name) {
+            Some(v) if v == ours => {}
+            Some(v) => {
+                return Err(Error::Signature(format!(
+                    "{what} is for {name} \"{v}\", this client is configured for \"{ours}\""
+                )));
+            }
+            None => {
+                return Err(Error::Signature(format!("{what} has no {name}")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Verifies `sign` with the pinned type (a missing sign is a refusal, never a skip).
+pub fn check_sign(fields: &[(String, String)], config: &Config, what: &str) -> Result<()> {
+    sign::verify(fields, config.key.expose(), config.sign_type)
+        .map_err(|e| Error::Signature(format!("{what}: {e}")))
+}
+
+fn check_return_code(fields: Fields) -> Result<Fields> {
+    if get(&fields, "return_code") == Some("SUCCESS") {
+        Ok(fields)
+    } else {
+        Err(ApiError::from_fields(fields).into())
+    }
+}
+
+/// A positive whole number of fen (spec §8).
+pub fn parse_fee(name: &str, value: &str) -> Result<u64> {
+    let ok = !value.is_empty() && value.len() <= 18 && value.bytes().all(|b| b.is_ascii_digit());
+    match value.parse::<u64>() {
+        Ok(n) if ok && n > 0 && !value.starts_with('0') => Ok(n),
+        _ => Err(Error::Signature(format!(
+            "{name} \"{value}\" is not a positive whole number of fen"
+        ))),
+    }
+}
+
+/// Parses and verifies a payment notify body. `return_code` or `result_code` FAIL become
+/// [`Error::Api`] (after verification, for `result_code`).
+pub fn parse_payment(body: &[u8], config: &Config) -> Result<Fields> {
+    let fields = check_return_code(xml::into_owned(xml::decode(body)?))?;
+    check_sign(&fields, config, "payment notify")?;
+    check_merchant(&fields, config, "payment notify")?;
+    if get(&fields, "result_code") != Some("SUCCESS") {
+        return Err(ApiError::from_fields(fields).into());
+    }
+    for name in ["out_trade_no", "transaction_id", "total_fee"] {
+        if get(&fields, name).is_none_or(str::is_empty) {
+            return Err(Error::Signature(format!("payment notify has no {name}")));
+        }
+    }
+    parse_fee("total_fee", get(&fields, "total_fee").unwrap_or_default())?;
+    Ok(fields)
+}
+
+/// Parses a refund notify: the outer fields must be ours, `req_info` must decrypt with our
+/// key and parse; the result is the outer fields (without `req_info`) then the decrypted ones.
+pub fn parse_refund(body: &[u8], config: &Config) -> Result<Fields> {
+    let mut fields = check_return_code(xml::into_owned(xml::decode(body)?))?;
+    check_merchant(&fields, config, "refund notify")?;
+    let at = fields
+        .iter()
+        .position(|(k, _)| k == "req_info")
+        .ok_or_else(|| Error::Signature("refund notify has no req_info".into()))?;
+    let (_, req_info) = fields.remove(at);
+    let plain = crypto::decrypt_req_info(&req_info, config.key.expose())
+        .map_err(|e| Error::Signature(format!("refund notify: {e}")))?;
+    let inner = xml::into_owned(xml::decode(plain.as_bytes())?);
+    for (name, value) in inner {
+        if get(&fields, &name).is_some() {
+            return Err(Error::Signature(format!(
+                "refund notify: req_info field {name} repeats an outer field"
+            )));
+        }
+        fields.push((name, value));
+    }
+    for name in ["out_refund_no", "out_trade_no", "refund_fee", "refund_status"] {
+        if get(&fields, name).is_none_or(str::is_empty) {
+            return Err(Error::Signature(format!("refund notify: req_info has no {name}")));
+        }
+    }
+    Ok(fields)
+}
+
+/// Checks a verified payment notify against the shop's own order: same `out_trade_no`,
+/// same `total_fee` (not `cash_fee`, which coupons lower).
+pub fn check_order(fields: &[(String, String)], out_trade_no: &str, total_fee: i64) -> Result<()> {
+    let theirs = get(fields, "out_trade_no").unwrap_or_default();
+    if theirs != out_trade_no {
+        return Err(Error::Signature(format!(
+            "notify is for out_trade_no \"{theirs}\", the order is \"{out_trade_no}\""
+        )));
+    }
+    let fee = parse_fee("total_fee", get(fields, "total_fee").unwrap_or_default())?;
+    if i64::try_from(fee).ok() != Some(total_fee) {
+        return Err(Error::Signature(format!(
+            "notify total_fee {fee} does not match the order's {total_fee}"
+        )));
+    }
+    Ok(())
+}

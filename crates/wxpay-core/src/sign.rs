@@ -1,0 +1,381 @@
+//! The v2 signature (spec §1): byte-order sort, skip `sign` and empty values, `k=v&…&key=KEY`,
+//! MD5 or HMAC-SHA256, uppercase hex. Verification is pinned to one type and constant-time.
+
+use hmac::{KeyInit, Mac};
+use md5::{Digest, Md5};
+use sha2::Sha256;
+use std::fmt;
+use subtle::ConstantTimeEq;
+
+/// The two v2 algorithms. The wire names are `MD5` and `HMAC-SHA256`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum SignType {
+    #[default]
+    Md5,
+    HmacSha256,
+}
+
+impl SignType {
+    pub const NAMES: &'static str = "MD5, HMAC-SHA256";
+
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "MD5" => Some(Self::Md5),
+            "HMAC-SHA256" => Some(Self::HmacSha256),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Md5 => "MD5",
+            Self::HmacSha256 => "HMAC-SHA256",
+        }
+    }
+
+    /// Length of the uppercase hex signature.
+    pub fn hex_len(self) -> usize {
+        match self {
+            Self::Md5 => 32,
+            Self::HmacSha256 => 64,
+        }
+    }
+}
+
+impl fmt::Display for SignType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An uppercase hex signature held inline, so signing allocates nothing for the result.
+#[derive(Clone, Copy)]
+pub struct Signature {
+    hex: [u8; 64],
+    len: u8,
+}
+
+impl Signature {
+    fn from_digest(digest: &[u8]) -> Self {
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        let mut hex = [0u8; 64];
+        for (i, b) in digest.iter().enumerate() {
+            hex[2 * i] = HEX[usize::from(b >> 4)];
+            hex[2 * i + 1] = HEX[usize::from(b & 0xf)];
+        }
+        Self {
+            hex,
+            len: (digest.len() * 2) as u8,
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.hex[..usize::from(self.len)]
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII hex digits are ever written.
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+
+    /// Constant-time comparison with a received signature (exact, uppercase).
+    pub fn matches(&self, received: &[u8]) -> bool {
+        received.len() == self.as_bytes().len() && bool::from(self.as_bytes().ct_eq(received))
+    }
+}
+
+impl fmt::Debug for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for Signature {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+/// A field as signed: raw name and value bytes.
+pub type Pair<'a> = (&'a [u8], &'a [u8]);
+
+/// Whether a field takes part in the signature (spec §1.1 steps 2–3).
+#[inline]
+pub fn is_signed(name: &[u8], value: &[u8]) -> bool {
+    !value.is_empty() && name != b"sign"
+}
+
+/// Sorts `pairs` by name bytes and writes the canonical string `k=v&…&key=KEY`.
+/// Pairs that are not signed are skipped; with nothing signable the string is `key=KEY`.
+pub fn canonical_into(pairs: &mut [Pair<'_>], key: &[u8], out: &mut Vec<u8>) {
+    pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    for (name, value) in pairs.iter().filter(|(n, v)| is_signed(n, v)) {
+        out.extend_from_slice(name);
+        out.push(b'=');
+        out.extend_from_slice(value);
+        out.push(b'&');
+    }
+    out.extend_from_slice(b"key=");
+    out.extend_from_slice(key);
+}
+
+/// Signs pairs that the caller has gathered (they are sorted in place).
+pub fn sign_pairs(pairs: &mut [Pair<'_>], key: &[u8], sign_type: SignType) -> Signature {
+    let capacity = pairs
+        .iter()
+        .map(|(n, v)| n.len() + v.len() + 2)
+        .sum::<usize>()
+        + key.len()
+        + 4;
+    let mut buf = Vec::with_capacity(capacity);
+    canonical_into(pairs, key, &mut buf);
+    let sig = digest(&buf, key, sign_type);
+    // The canonical string ends with the key: do not leave it in freed memory.
+    wipe(&mut buf);
+    sig
+}
+
+fn digest(message: &[u8], key: &[u8], sign_type: SignType) -> Signature {
+    match sign_type {
+        SignType::Md5 => Signature::from_digest(&Md5::digest(message)),
+        SignType::HmacSha256 => {
+            // HMAC accepts keys of any length, so this cannot fail.
+            let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(key)
+                .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+            mac.update(message);
+            Signature::from_digest(&mac.finalize().into_bytes())
+        }
+    }
+}
+
+fn wipe(buf: &mut [u8]) {
+    for b in buf.iter_mut() {
+        // Volatile so the optimiser cannot drop the writes to a buffer about to be freed.
+        unsafe { std::ptr::write_volatile(b, 0) };
+    }
+}
+
+/// Signs any sequence of string-like name/value pairs.
+pub fn sign<K, V>(fields: &[(K, V)], key: &str, sign_type: SignType) -> Signature
+where
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let mut pairs: Vec<Pair<'_>> = fields
+        .iter()
+        .map(|(k, v)| (k.as_ref().as_bytes(), v.as_ref().as_bytes()))
+        .collect();
+    sign_pairs(&mut pairs, key.as_bytes(), sign_type)
+}
+
+/// Why a signature was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VerifyError {
+    /// No `sign` field, or an empty one.
+    Missing,
+    /// `sign_type` names another algorithm than the pinned one (a downgrade attempt).
+    SignTypeMismatch {
+        declared: String,
+        pinned: SignType,
+    },
+    /// `sign` does not have the length of the pinned algorithm's hex digest.
+    WrongLength { len: usize, pinned: SignType },
+    /// The signature does not match the fields and key.
+    Mismatch,
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Missing => f.write_str("the message has no sign field"),
+            Self::SignTypeMismatch { declared, pinned } => write!(
+                f,
+                "sign_type \"{declared}\" in the message differs from the configured {pinned}"
+            ),
+            Self::WrongLength { len, pinned } => write!(
+                f,
+                "sign has {len} characters, {pinned} signatures have {}",
+                pinned.hex_len()
+            ),
+            Self::Mismatch => f.write_str("sign does not match the message"),
+        }
+    }
+}
+
+impl std::error::Error for VerifyError {}
+
+/// Verifies gathered pairs that include `sign`, with the algorithm pinned by the caller.
+/// `sign_type`, when present and non-empty, must name the pinned algorithm.
+pub fn verify_pairs(
+    pairs: &mut [Pair<'_>],
+    key: &[u8],
+    pinned: SignType,
+) -> Result<(), VerifyError> {
+    let mut received: Option<&[u8]> = None;
+    for (name, value) in pairs.iter() {
+        match *name {
+            b"sign" => received = Some(value),
+            b"sign_type" if !value.is_empty() && *value != pinned.as_str().as_bytes() => {
+                return Err(VerifyError::SignTypeMismatch {
+                    declared: String::from_utf8_lossy(value).into_owned(),
+                    pinned,
+                });
+            }
+            _ => {}
+        }
+    }
+    let received = match received {
+        Some(s) if !s.is_empty() => s,
+        _ => return Err(VerifyError::Missing),
+    };
+    if received.len() != pinned.hex_len() {
+        return Err(VerifyError::WrongLength {
+            len: received.len(),
+            pinned,
+        });
+    }
+    if sign_pairs(pairs, key, pinned).matches(received) {
+        Ok(())
+    } else {
+        Err(VerifyError::Mismatch)
+    }
+}
+
+/// Verifies string-like fields that include `sign`.
+pub fn verify<K, V>(fields: &[(K, V)], key: &str, pinned: SignType) -> Result<(), VerifyError>
+where
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let mut pairs: Vec<Pair<'_>> = fields
+        .iter()
+        .map(|(k, v)| (k.as_ref().as_bytes(), v.as_ref().as_bytes()))
+        .collect();
+    verify_pairs(&mut pairs, key.as_bytes(), pinned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_string_sorts_by_bytes_and_skips_sign_and_empty() {
+        let mut pairs: Vec<Pair<'_>> = vec![
+            (b"b", b"2"),
+            (b"B", b"1"),
+            (b"a", b""),
+            (b"sign", b"X"),
+            (b"sign_type", b"MD5"),
+            (b"10", b"ten"),
+            (b"9", b"nine"),
+            (b"z", b" "),
+            (b"zero", b"0"),
+        ];
+        let mut out = Vec::new();
+        canonical_into(&mut pairs, b"K", &mut out);
+        assert_eq!(
+            out,
+            b"10=ten&9=nine&B=1&b=2&sign_type=MD5&z= &zero=0&key=K".to_vec()
+        );
+    }
+
+    #[test]
+    fn nothing_signable_gives_key_only() {
+        let mut out = Vec::new();
+        canonical_into(&mut [(b"sign".as_slice(), b"x".as_slice())], b"K", &mut out);
+        assert_eq!(out, b"key=K");
+        let expected = Signature::from_digest(&Md5::digest(b"key=K"));
+        assert_eq!(
+            sign::<&str, &str>(&[], "K", SignType::Md5).as_str(),
+            expected.as_str()
+        );
+    }
+
+    #[test]
+    fn value_with_trailing_ampersand_is_not_trimmed() {
+        let mut out = Vec::new();
+        canonical_into(&mut [(b"a".as_slice(), b"x&".as_slice())], b"K", &mut out);
+        assert_eq!(out, b"a=x&&key=K");
+    }
+
+    #[test]
+    fn sign_type_names_round_trip() {
+        for t in [SignType::Md5, SignType::HmacSha256] {
+            assert_eq!(SignType::parse(t.as_str()), Some(t));
+        }
+        assert_eq!(SignType::parse("md5"), None);
+        assert_eq!(SignType::parse("HMAC_SHA256"), None);
+        assert_eq!(SignType::parse(""), None);
+    }
+
+    fn signed(fields: &[(&str, &str)], key: &str, t: SignType) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let s = sign(&v, key, t);
+        v.push(("sign".into(), s.as_str().into()));
+        v
+    }
+
+    #[test]
+    fn verify_accepts_own_signature_both_types() {
+        for t in [SignType::Md5, SignType::HmacSha256] {
+            let v = signed(&[("a", "1"), ("b", "2")], "key", t);
+            assert_eq!(verify(&v, "key", t), Ok(()));
+        }
+    }
+
+    #[test]
+    fn verify_refusals() {
+        let v = signed(&[("a", "1")], "key", SignType::Md5);
+        assert_eq!(verify(&v, "other", SignType::Md5), Err(VerifyError::Mismatch));
+        assert_eq!(
+            verify(&v, "key", SignType::HmacSha256),
+            Err(VerifyError::WrongLength {
+                len: 32,
+                pinned: SignType::HmacSha256
+            })
+        );
+        assert_eq!(
+            verify(&[("a", "1")], "key", SignType::Md5),
+            Err(VerifyError::Missing)
+        );
+        assert_eq!(
+            verify(&[("a", "1"), ("sign", "")], "key", SignType::Md5),
+            Err(VerifyError::Missing)
+        );
+        let mut lower = v.clone();
+        lower[1].1 = lower[1].1.to_lowercase();
+        assert_ne!(lower[1].1, v[1].1, "a signature with letters is needed here");
+        assert_eq!(verify(&lower, "key", SignType::Md5), Err(VerifyError::Mismatch));
+        let mut tampered = v.clone();
+        tampered[0].1 = "2".into();
+        assert_eq!(
+            verify(&tampered, "key", SignType::Md5),
+            Err(VerifyError::Mismatch)
+        );
+        let mut extra = v.clone();
+        extra.push(("new_field".into(), "x".into()));
+        assert_eq!(verify(&extra, "key", SignType::Md5), Err(VerifyError::Mismatch));
+    }
+
+    #[test]
+    fn verify_refuses_downgrade_by_sign_type() {
+        // A message signed with MD5 that says so is refused by an HMAC-pinned verifier.
+        let v = signed(&[("a", "1"), ("sign_type", "MD5")], "key", SignType::Md5);
+        assert_eq!(
+            verify(&v, "key", SignType::HmacSha256),
+            Err(VerifyError::SignTypeMismatch {
+                declared: "MD5".into(),
+                pinned: SignType::HmacSha256
+            })
+        );
+        // Without sign_type the pinned type is used and the length gives it away.
+        let v = signed(&[("a", "1")], "key", SignType::Md5);
+        assert!(matches!(
+            verify(&v, "key", SignType::HmacSha256),
+            Err(VerifyError::WrongLength { .. })
+        ));
+    }
+}

@@ -1,0 +1,425 @@
+//! The v2 wire format: a flat `<xml>` document of fields (spec §0, §1.6, §7.1).
+//!
+//! Decoding is strict, because the input may be an attacker's: UTF-8 only, no DOCTYPE,
+//! entity declaration or processing instruction, no attributes, no nesting below field
+//! level, no duplicate field, a size cap. CDATA, escaped text and character references
+//! are all read; line ends are normalised as XML 1.0 requires. Encoding writes every value
+//! in CDATA (splitting `]]>`) and carriage returns as `&#13;`, so any value survives.
+
+use quick_xml::Reader;
+use quick_xml::escape::resolve_predefined_entity;
+use quick_xml::events::{BytesStart, Event};
+use std::borrow::Cow;
+use std::fmt;
+
+/// Bodies larger than this are refused unless the caller sets another cap.
+pub const DEFAULT_MAX_BYTES: usize = 1 << 20;
+
+/// Decoded fields in document order, borrowing from the input where possible.
+pub type Fields<'a> = Vec<(&'a str, Cow<'a, str>)>;
+
+/// Why a document was refused. Each case names what was wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum XmlError {
+    Empty,
+    TooLarge { len: usize, max: usize },
+    NotUtf8 { offset: usize },
+    Doctype,
+    ProcessingInstruction { target: String },
+    Attribute { element: String },
+    Nested { field: String, child: String },
+    DuplicateField { field: String },
+    UnknownEntity { name: String },
+    InvalidChar { field: String, code: u32 },
+    TextOutsideField { text: String },
+    NoRoot,
+    MultipleRoots { element: String },
+    Malformed { detail: String },
+}
+
+impl fmt::Display for XmlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => f.write_str("XML body is empty"),
+            Self::TooLarge { len, max } => {
+                write!(f, "XML body of {len} bytes is larger than the {max}-byte limit")
+            }
+            Self::NotUtf8 { offset } => {
+                write!(f, "XML body is not valid UTF-8 (at byte {offset})")
+            }
+            Self::Doctype => f.write_str("XML with a DOCTYPE or entity declaration is refused"),
+            Self::ProcessingInstruction { target } => {
+                write!(f, "XML processing instruction <?{target}?> is refused")
+            }
+            Self::Attribute { element } => {
+                write!(f, "XML attributes are refused (on <{element}>)")
+            }
+            Self::Nested { field, child } => write!(
+                f,
+                "XML field <{field}> contains element <{child}>: fields must be flat"
+            ),
+            Self::DuplicateField { field } => {
+                write!(f, "XML field <{field}> appears more than once")
+            }
+            Self::UnknownEntity { name } => write!(f, "XML entity &{name}; is not defined"),
+            Self::InvalidChar { field, code } => write!(
+                f,
+                "XML field <{field}> contains the control character U+{code:04X}"
+            ),
+            Self::TextOutsideField { text } => {
+                write!(f, "XML has text outside any field: \"{}\"", excerpt(text))
+            }
+            Self::NoRoot => f.write_str("XML has no root element"),
+            Self::MultipleRoots { element } => {
+                write!(f, "XML has a second root element <{element}>")
+            }
+            Self::Malformed { detail } => write!(f, "malformed XML: {detail}"),
+        }
+    }
+}
+
+impl std::error::Error for XmlError {}
+
+fn excerpt(text: &str) -> String {
+    const MAX: usize = 40;
+    match text.char_indices().nth(MAX) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// Decodes with the default size cap.
+pub fn decode(input: &[u8]) -> Result<Fields<'_>, XmlError> {
+    decode_with_limit(input, DEFAULT_MAX_BYTES)
+}
+
+/// Decodes a flat document (any root name) into its fields, in document order.
+pub fn decode_with_limit(input: &[u8], max_bytes: usize) -> Result<Fields<'_>, XmlError> {
+    if input.len() > max_bytes {
+        return Err(XmlError::TooLarge {
+            len: input.len(),
+            max: max_bytes,
+        });
+    }
+    let text = std::str::from_utf8(input).map_err(|e| XmlError::NotUtf8 {
+        offset: e.valid_up_to(),
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.trim_ascii().is_empty() {
+        return Err(XmlError::Empty);
+    }
+    Decoder::new(text).run()
+}
+
+enum Place {
+    BeforeRoot,
+    InRoot,
+    InField,
+    AfterRoot,
+}
+
+struct Decoder<'a> {
+    source: &'a str,
+    reader: Reader<&'a [u8]>,
+    place: Place,
+    fields: Fields<'a>,
+    field: &'a str,
+    value: Option<Cow<'a, str>>,
+}
+
+impl<'a> Decoder<'a> {
+    fn new(source: &'a str) -> Self {
+        let mut reader = Reader::from_str(source);
+        let config = reader.config_mut();
+        config.check_end_names = true;
+        config.check_comments = true;
+        Self {
+            source,
+            reader,
+            place: Place::BeforeRoot,
+            fields: Vec::with_capacity(32),
+            field: "",
+            value: None,
+        }
+    }
+
+    /// Element names are re-sliced from the input so fields borrow instead of copying.
+    fn name_of(&self, start: &BytesStart<'_>) -> Result<&'a str, XmlError> {
+        let name = start.name().into_inner();
+        let at = (name.as_ptr() as usize).wrapping_sub(self.source.as_ptr() as usize);
+        self.source
+            .get(at..at.saturating_add(name.len()))
+            .filter(|s| *s == name)
+            .ok_or_else(|| XmlError::Malformed {
+                detail: format!("element name <{name}> is not in the input"),
+            })
+    }
+
+    fn open(&mut self, start: &BytesStart<'_>, empty: bool) -> Result<(), XmlError> {
+        let name = self.name_of(start)?;
+        if start.attributes_raw().trim_ascii() != "" {
+            return Err(XmlError::Attribute {
+                element: name.to_owned(),
+            });
+        }
+        match self.place {
+            Place::BeforeRoot => {
+                self.place = if empty { Place::AfterRoot } else { Place::InRoot };
+            }
+            Place::InRoot => {
+                self.field = name;
+                self.value = None;
+                if empty {
+                    self.close_field()?;
+                } else {
+                    self.place = Place::InField;
+                }
+            }
+            Place::InField => {
+                return Err(XmlError::Nested {
+                    field: self.field.to_owned(),
+                    child: name.to_owned(),
+                });
+            }
+            Place::AfterRoot => {
+                return Err(XmlError::MultipleRoots {
+                    element: name.to_owned(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn close_field(&mut self) -> Result<(), XmlError> {
+        let value = self.value.take().unwrap_or(Cow::Borrowed(""));
+        if let Some(c) = value
+            .chars()
+            .find(|&c| c < ' ' && !matches!(c, '\t' | '\n' | '\r'))
+        {
+            return Err(XmlError::InvalidChar {
+                field: self.field.to_owned(),
+                code: u32::from(c),
+            });
+        }
+        if self.fields.iter().any(|(n, _)| *n == self.field) {
+            return Err(XmlError::DuplicateField {
+                field: self.field.to_owned(),
+            });
+        }
+        self.fields.push((self.field, value));
+        Ok(())
+    }
+
+    fn append(&mut self, piece: Cow<'a, str>) {
+        match &mut self.value {
+            None => self.value = Some(piece),
+            Some(v) => v.to_mut().push_str(&piece),
+        }
+    }
+
+    /// Text, CDATA or a reference seen at the current place.
+    fn content(&mut self, piece: Cow<'a, str>) -> Result<(), XmlError> {
+        match self.place {
+            Place::InField => {
+                self.append(piece);
+                Ok(())
+            }
+            _ if piece.trim_ascii().is_empty() => Ok(()),
+            _ => Err(XmlError::TextOutsideField {
+                text: piece.into_owned(),
+            }),
+        }
+    }
+
+    fn reference(&mut self, name: &str, char_ref: Result<Option<char>, quick_xml::Error>) -> Result<Cow<'a, str>, XmlError> {
+        match char_ref {
+            Ok(Some(c)) => Ok(Cow::Owned(c.to_string())),
+            Ok(None) => resolve_predefined_entity(name)
+                .map(Cow::Borrowed)
+                .ok_or_else(|| XmlError::UnknownEntity {
+                    name: name.to_owned(),
+                }),
+            Err(e) => Err(XmlError::Malformed {
+                detail: format!("bad character reference &{name};: {e}"),
+            }),
+        }
+    }
+
+    fn run(mut self) -> Result<Fields<'a>, XmlError> {
+        loop {
+            let event = self.reader.read_event().map_err(|e| XmlError::Malformed {
+                detail: format!("{e} (at byte {})", self.reader.error_position()),
+            })?;
+            match event {
+                Event::Start(start) => self.open(&start, false)?,
+                Event::Empty(start) => self.open(&start, true)?,
+                Event::End(_) => match self.place {
+                    Place::InField => {
+                        self.close_field()?;
+                        self.place = Place::InRoot;
+                    }
+                    _ => self.place = Place::AfterRoot,
+                },
+                Event::Text(text) => {
+                    let piece = text.xml10_content();
+                    self.content(piece)?;
+                }
+                Event::CData(cdata) => {
+                    if !matches!(self.place, Place::InField) {
+                        return Err(XmlError::TextOutsideField {
+                            text: cdata.into_inner().into_owned(),
+                        });
+                    }
+                    let piece = cdata.xml10_content();
+                    self.append(piece);
+                }
+                Event::GeneralRef(r) => {
+                    let piece = self.reference(&r, r.resolve_char_ref())?;
+                    self.content(piece)?;
+                }
+                Event::Decl(decl) => {
+                    if let Some(Ok(enc)) = decl.encoding()
+                        && !enc.eq_ignore_ascii_case("utf-8")
+                    {
+                        return Err(XmlError::Malformed {
+                            detail: format!("encoding \"{enc}\" declared; only UTF-8 is accepted"),
+                        });
+                    }
+                }
+                Event::PI(pi) => {
+                    return Err(XmlError::ProcessingInstruction {
+                        target: excerpt(pi.target()),
+                    });
+                }
+                Event::DocType(_) => return Err(XmlError::Doctype),
+                Event::Comment(_) => {}
+                Event::Eof => {
+                    return match self.place {
+                        Place::AfterRoot => Ok(self.fields),
+                        Place::BeforeRoot => Err(XmlError::NoRoot),
+                        Place::InRoot | Place::InField => Err(XmlError::Malformed {
+                            detail: "document ends before its elements are closed".into(),
+                        }),
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// Copies decoded fields into owned strings.
+pub fn into_owned(fields: Fields<'_>) -> Vec<(String, String)> {
+    fields
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.into_owned()))
+        .collect()
+}
+
+/// Whether `name` may be a field name: ASCII letters, digits, `_`, `-` and `.`, not starting
+/// with a digit, `-` or `.`. This keeps the XML well-formed and the signed string unambiguous
+/// (no `=` or `&` in names).
+pub fn is_field_name(name: &[u8]) -> bool {
+    match name.first() {
+        Some(c) if c.is_ascii_alphabetic() || *c == b'_' => name
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.')),
+        _ => false,
+    }
+}
+
+/// Why a field cannot be written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EncodeError {
+    BadName { name: String },
+    InvalidChar { field: String, code: u32 },
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BadName { name } => write!(
+                f,
+                "field name \"{}\" is not allowed: use letters, digits, '_', '-' or '.'",
+                excerpt(name)
+            ),
+            Self::InvalidChar { field, code } => write!(
+                f,
+                "field \"{field}\" contains the control character U+{code:04X}, which XML cannot carry"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for EncodeError {}
+
+/// Checks that one field can be written and read back unchanged.
+pub fn check_field(name: &str, value: &str) -> Result<(), EncodeError> {
+    if !is_field_name(name.as_bytes()) {
+        return Err(EncodeError::BadName {
+            name: name.to_owned(),
+        });
+    }
+    match value
+        .bytes()
+        .find(|&b| b < b' ' && !matches!(b, b'\t' | b'\n' | b'\r'))
+    {
+        Some(b) => Err(EncodeError::InvalidChar {
+            field: name.to_owned(),
+            code: u32::from(b),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Appends `<name><![CDATA[value]]></name>`, splitting `]]>` and writing CR as `&#13;`.
+/// The caller has checked the field with [`check_field`].
+pub fn write_field(out: &mut String, name: &str, value: &str) {
+    out.push('<');
+    out.push_str(name);
+    out.push('>');
+    let mut rest = value;
+    loop {
+        // A CR would be turned into LF by any conforming reader, so it goes outside CDATA.
+        let (chunk, cr) = match rest.find('\r') {
+            Some(i) => (&rest[..i], true),
+            None => (rest, false),
+        };
+        if !chunk.is_empty() || !cr {
+            out.push_str("<![CDATA[");
+            out.push_str(&chunk.replace("]]>", "]]]]><![CDATA[>"));
+            out.push_str("]]>");
+        }
+        if !cr {
+            break;
+        }
+        out.push_str("&#13;");
+        rest = &rest[chunk.len() + 1..];
+        if rest.is_empty() {
+            break;
+        }
+    }
+    out.push_str("</");
+    out.push_str(name);
+    out.push('>');
+}
+
+/// Encodes fields as `<xml>…</xml>` in the given order.
+pub fn encode<K, V>(fields: &[(K, V)]) -> Result<String, EncodeError>
+where
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let mut out = String::with_capacity(
+        16 + fields
+            .iter()
+            .map(|(k, v)| 2 * k.as_ref().len() + v.as_ref().len() + 17)
+            .sum::<usize>(),
+    );
+    out.push_str("<xml>");
+    for (k, v) in fields {
+        check_field(k.as_ref(), v.as_ref())?;
+        write_field(&mut out, k.as_ref(), v.as_ref());
+    }
+    out.push_str("</xml>");
+    Ok(out)
+}
