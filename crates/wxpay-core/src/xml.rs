@@ -423,3 +423,150 @@ where
     out.push_str("</xml>");
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(input: &str) -> Vec<(String, String)> {
+        into_owned(decode(input.as_bytes()).unwrap_or_else(|e| panic!("{input}: {e}")))
+    }
+
+    fn err(input: &[u8]) -> XmlError {
+        decode(input).expect_err("must be refused")
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn reads_cdata_text_entities_and_keeps_order() {
+        let got = ok("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<xml>\n  <b><![CDATA[x<y]]></b>\n  <a>1 &amp; 2 &lt;&#20013;&#x6587;&gt;</a>\n  <c/>\n  <d>  </d><e><![CDATA[p]]>q<![CDATA[r]]></e><!-- note -->\n</xml>\n");
+        assert_eq!(
+            got,
+            pairs(&[("b", "x<y"), ("a", "1 & 2 <中文>"), ("c", ""), ("d", "  "), ("e", "pqr")])
+        );
+    }
+
+    #[test]
+    fn accepts_any_root_and_utf8_bom() {
+        assert_eq!(ok("\u{feff}<root><x>1</x></root>"), pairs(&[("x", "1")]));
+        assert_eq!(ok("<xml/>"), pairs(&[]));
+    }
+
+    #[test]
+    fn normalises_line_ends_but_keeps_char_ref_cr() {
+        assert_eq!(ok("<xml><a>1\r\n2\r3</a></xml>"), pairs(&[("a", "1\n2\n3")]));
+        assert_eq!(ok("<xml><a>1&#13;2</a></xml>"), pairs(&[("a", "1\r2")]));
+    }
+
+    #[test]
+    fn refusals_are_distinct() {
+        assert_eq!(err(b""), XmlError::Empty);
+        assert_eq!(err(b" \n "), XmlError::Empty);
+        assert_eq!(
+            decode_with_limit(b"<xml><a>12345</a></xml>", 10),
+            Err(XmlError::TooLarge { len: 23, max: 10 })
+        );
+        assert_eq!(err(b"<xml><a>\xff</a></xml>"), XmlError::NotUtf8 { offset: 8 });
+        assert!(matches!(err(b"\xff\xfe<\x00x\x00"), XmlError::NotUtf8 { .. }));
+        assert_eq!(
+            err(b"<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><xml><a>&e;</a></xml>"),
+            XmlError::Doctype
+        );
+        assert_eq!(err(b"<!DOCTYPE xml><xml/>"), XmlError::Doctype);
+        assert_eq!(
+            err(b"<?xml-stylesheet href=\"a\"?><xml/>"),
+            XmlError::ProcessingInstruction { target: "xml-stylesheet".into() }
+        );
+        assert_eq!(
+            err(b"<xml><a x=\"1\">v</a></xml>"),
+            XmlError::Attribute { element: "a".into() }
+        );
+        assert_eq!(
+            err(b"<xml><a><b>1</b></a></xml>"),
+            XmlError::Nested { field: "a".into(), child: "b".into() }
+        );
+        assert_eq!(
+            err(b"<xml><a><b/></a></xml>"),
+            XmlError::Nested { field: "a".into(), child: "b".into() }
+        );
+        assert_eq!(
+            err(b"<xml><sign>A</sign><sign>B</sign></xml>"),
+            XmlError::DuplicateField { field: "sign".into() }
+        );
+        assert_eq!(
+            err(b"<xml><a>&e;</a></xml>"),
+            XmlError::UnknownEntity { name: "e".into() }
+        );
+        assert_eq!(
+            err(b"<xml><a>x&#1;</a></xml>"),
+            XmlError::InvalidChar { field: "a".into(), code: 1 }
+        );
+        assert_eq!(
+            err(b"<xml>loose<a>1</a></xml>"),
+            XmlError::TextOutsideField { text: "loose".into() }
+        );
+        assert!(matches!(
+            err(b"<xml><![CDATA[x]]></xml>"),
+            XmlError::TextOutsideField { .. }
+        ));
+        assert!(matches!(err(b"junk"), XmlError::TextOutsideField { .. }));
+        assert_eq!(err(b"<!-- only a comment -->"), XmlError::NoRoot);
+        assert_eq!(
+            err(b"<xml/><xml/>"),
+            XmlError::MultipleRoots { element: "xml".into() }
+        );
+        assert!(matches!(err(b"<xml><a>1</a>"), XmlError::Malformed { .. }));
+        assert!(matches!(err(b"<xml><a>1</b></xml>"), XmlError::Malformed { .. }));
+        assert!(matches!(err(b"<xml><a>1 & 2</a></xml>"), XmlError::Malformed { .. }));
+        assert!(matches!(
+            err(b"<?xml version=\"1.0\" encoding=\"GBK\"?><xml/>"),
+            XmlError::Malformed { .. }
+        ));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_at_the_first_level() {
+        let deep = format!("<xml>{}{}</xml>", "<a>".repeat(100_000), "</a>".repeat(100_000));
+        assert!(matches!(err(deep.as_bytes()), XmlError::Nested { .. }));
+    }
+
+    #[test]
+    fn encode_round_trips_awkward_values() {
+        let fields = pairs(&[
+            ("a", "x]]>y"),
+            ("b", "]]>"),
+            ("c", "line\r\nnext\r"),
+            ("d", ""),
+            ("e", " 12"),
+            ("f", "<&>\"'"),
+            ("g", "中文\t\n"),
+        ]);
+        let text = encode(&fields).unwrap();
+        assert_eq!(ok(&text), fields);
+    }
+
+    #[test]
+    fn encode_refuses_bad_names_and_control_chars() {
+        for name in ["", "1a", "a=b", "a&b", "a b", "<a>", "-a", "é"] {
+            assert!(
+                matches!(encode(&[(name, "v")]), Err(EncodeError::BadName { .. })),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            encode(&[("a", "x\u{1}")]),
+            Err(EncodeError::InvalidChar { field: "a".into(), code: 1 })
+        );
+    }
+
+    #[test]
+    fn error_messages_name_the_problem() {
+        let m = err(b"<xml><sign>A</sign><sign>B</sign></xml>").to_string();
+        assert!(m.contains("<sign>") && m.contains("more than once"), "{m}");
+        let m = err(b"<!DOCTYPE x><xml/>").to_string();
+        assert!(m.contains("DOCTYPE"), "{m}");
+    }
+}
