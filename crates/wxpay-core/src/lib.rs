@@ -3,14 +3,19 @@
 //! Every protocol decision lives here and is tested here; the PHP extension only converts
 //! arguments and maps [`Error`] to its exception classes.
 
+pub mod api;
+pub mod bill;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod invoke;
 pub mod nonce;
 pub mod notify;
+pub mod params;
+pub mod qr;
 pub mod sign;
 pub mod xml;
 
-pub use sign::SignType;
 pub use config::Config;
 pub use error::{ApiError, Error, HttpError, Result};
+pub use sign::SignType;

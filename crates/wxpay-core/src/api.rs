@@ -1,0 +1,896 @@
+//! The table of v2 calls (spec §3) and the two ends of every call that need no network:
+//! preparing a request (fill, validate, sign, encode) and classifying its response
+//! (spec §4.1), including bill bodies (spec §3.7).
+
+use crate::config::{Config, Secret};
+use crate::error::{ApiError, Error, HttpError, Result};
+use crate::nonce::nonce;
+use crate::notify::{self, get};
+use crate::params;
+use crate::sign::{self, SignType};
+use crate::xml;
+use std::io::Read;
+
+pub type Fields = Vec<(String, String)>;
+
+/// Every v2 call this core knows by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Api {
+    UnifiedOrder,
+    OrderQuery,
+    CloseOrder,
+    Refund,
+    RefundQuery,
+    DownloadBill,
+    DownloadFundFlow,
+    Micropay,
+    Reverse,
+    ShortUrl,
+    AuthCodeToOpenid,
+    Report,
+}
+
+/// How a response body is to be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// XML, signed whenever `return_code` is SUCCESS.
+    Signed,
+    /// XML, unsigned by design (report).
+    Unsigned,
+    /// A bill: text or gzip on success, unsigned XML on failure.
+    Bill,
+}
+
+/// What one call needs and how it behaves.
+#[derive(Debug)]
+pub struct Spec {
+    /// The last path segment, used in messages (`unifiedorder`).
+    pub name: &'static str,
+    /// Path below the host, with a leading slash.
+    pub path: &'static str,
+    /// Needs the merchant's client certificate (mutual TLS).
+    pub cert: bool,
+    pub reply: Reply,
+    /// Fields that must be present and non-empty (after the defaults are filled).
+    pub required: &'static [&'static str],
+    /// At least one of these must be present, when not empty.
+    pub one_of: &'static [&'static str],
+    /// Whether re-sending identical fields after an unknown outcome is harmless. Micropay is
+    /// not: a second debit attempt may be made; its outcome is settled by query and reverse.
+    pub retry_safe: bool,
+}
+
+const BY_TRADE: &[&str] = &["transaction_id", "out_trade_no"];
+
+impl Api {
+    pub const ALL: [Api; 12] = [
+        Api::UnifiedOrder,
+        Api::OrderQuery,
+        Api::CloseOrder,
+        Api::Refund,
+        Api::RefundQuery,
+        Api::DownloadBill,
+        Api::DownloadFundFlow,
+        Api::Micropay,
+        Api::Reverse,
+        Api::ShortUrl,
+        Api::AuthCodeToOpenid,
+        Api::Report,
+    ];
+
+    pub fn spec(self) -> &'static Spec {
+        const fn spec(
+            name: &'static str,
+            path: &'static str,
+            cert: bool,
+            reply: Reply,
+            required: &'static [&'static str],
+            one_of: &'static [&'static str],
+        ) -> Spec {
+            Spec {
+                name,
+                path,
+                cert,
+                reply,
+                required,
+                one_of,
+                retry_safe: true,
+            }
+        }
+        static UNIFIED_ORDER: Spec = spec(
+            "unifiedorder",
+            "/pay/unifiedorder",
+            false,
+            Reply::Signed,
+            &[
+                "body",
+                "out_trade_no",
+                "total_fee",
+                "spbill_create_ip",
+                "notify_url",
+                "trade_type",
+            ],
+            &[],
+        );
+        static ORDER_QUERY: Spec = spec(
+            "orderquery",
+            "/pay/orderquery",
+            false,
+            Reply::Signed,
+            &[],
+            BY_TRADE,
+        );
+        static CLOSE_ORDER: Spec = spec(
+            "closeorder",
+            "/pay/closeorder",
+            false,
+            Reply::Signed,
+            &["out_trade_no"],
+            &[],
+        );
+        static REFUND: Spec = spec(
+            "refund",
+            "/secapi/pay/refund",
+            true,
+            Reply::Signed,
+            &["out_refund_no", "total_fee", "refund_fee"],
+            BY_TRADE,
+        );
+        static REFUND_QUERY: Spec = spec(
+            "refundquery",
+            "/pay/refundquery",
+            false,
+            Reply::Signed,
+            &[],
+            &[
+                "refund_id",
+                "out_refund_no",
+                "transaction_id",
+                "out_trade_no",
+            ],
+        );
+        static DOWNLOAD_BILL: Spec = spec(
+            "downloadbill",
+            "/pay/downloadbill",
+            false,
+            Reply::Bill,
+            &["bill_date"],
+            &[],
+        );
+        static DOWNLOAD_FUND_FLOW: Spec = spec(
+            "downloadfundflow",
+            "/pay/downloadfundflow",
+            true,
+            Reply::Bill,
+            &["bill_date", "account_type"],
+            &[],
+        );
+        static MICROPAY: Spec = Spec {
+            retry_safe: false,
+            ..spec(
+                "micropay",
+                "/pay/micropay",
+                false,
+                Reply::Signed,
+                &[
+                    "body",
+                    "out_trade_no",
+                    "total_fee",
+                    "spbill_create_ip",
+                    "auth_code",
+                ],
+                &[],
+            )
+        };
+        static REVERSE: Spec = spec(
+            "reverse",
+            "/secapi/pay/reverse",
+            true,
+            Reply::Signed,
+            &[],
+            BY_TRADE,
+        );
+        static SHORT_URL: Spec = spec(
+            "shorturl",
+            "/tools/shorturl",
+            false,
+            Reply::Signed,
+            &["long_url"],
+            &[],
+        );
+        static AUTH_CODE_TO_OPENID: Spec = spec(
+            "authcodetoopenid",
+            "/tools/authcodetoopenid",
+            false,
+            Reply::Signed,
+            &["auth_code"],
+            &[],
+        );
+        static REPORT: Spec = spec(
+            "report",
+            "/payitil/report",
+            false,
+            Reply::Unsigned,
+            &[
+                "interface_url",
+                "execute_time_",
+                "return_code",
+                "result_code",
+                "user_ip",
+            ],
+            &[],
+        );
+        match self {
+            Api::UnifiedOrder => &UNIFIED_ORDER,
+            Api::OrderQuery => &ORDER_QUERY,
+            Api::CloseOrder => &CLOSE_ORDER,
+            Api::Refund => &REFUND,
+            Api::RefundQuery => &REFUND_QUERY,
+            Api::DownloadBill => &DOWNLOAD_BILL,
+            Api::DownloadFundFlow => &DOWNLOAD_FUND_FLOW,
+            Api::Micropay => &MICROPAY,
+            Api::Reverse => &REVERSE,
+            Api::ShortUrl => &SHORT_URL,
+            Api::AuthCodeToOpenid => &AUTH_CODE_TO_OPENID,
+            Api::Report => &REPORT,
+        }
+    }
+
+    /// The call served at `path` (with or without the leading slash), if it is a known one.
+    pub fn from_path(path: &str) -> Option<Api> {
+        let path = path.strip_prefix('/').unwrap_or(path);
+        Api::ALL
+            .into_iter()
+            .find(|api| &api.spec().path[1..] == path)
+    }
+}
+
+/// Fund flow accepts only HMAC-SHA256 (spec §3.7); every other call uses the configured
+/// type. (Sandbox's MD5 is in [`sandbox_config`].)
+pub fn sign_type_for(api: Option<Api>, config: &Config) -> SignType {
+    match api {
+        Some(Api::DownloadFundFlow) => SignType::HmacSha256,
+        _ => config.sign_type,
+    }
+}
+
+/// The configuration sandbox calls are signed and verified with: the sandbox key and MD5,
+/// the only type the sandbox accepts (spec §3.1).
+pub fn sandbox_config(config: &Config, sandbox_key: &str) -> Config {
+    Config {
+        key: Secret::new(sandbox_key.to_owned()),
+        sign_type: SignType::Md5,
+        ..config.clone()
+    }
+}
+
+/// A request ready to send.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// Every field sent, `sign` last.
+    pub fields: Fields,
+    /// The XML body.
+    pub body: String,
+}
+
+fn describe(api: Option<Api>) -> &'static str {
+    api.map_or("request", |a| a.spec().name)
+}
+
+/// Fills the fields the merchant never chooses per call, from `config`; a caller-given value
+/// must agree with the configured one.
+fn fill_identity(fields: &mut Fields, config: &Config, api: Option<Api>) -> Result<()> {
+    let identity = [
+        ("appid", Some(&config.appid)),
+        ("mch_id", Some(&config.mch_id)),
+        ("sub_appid", config.sub_appid.as_ref()),
+        ("sub_mch_id", config.sub_mch_id.as_ref()),
+    ];
+    for (name, ours) in identity {
+        let Some(ours) = ours else { continue };
+        match fields.iter().find(|(k, _)| k == name) {
+            None => fields.push((name.to_owned(), ours.clone())),
+            Some((_, v)) if v.is_empty() || v == ours => {}
+            Some((_, v)) => {
+                return Err(Error::InvalidArgument(format!(
+                    "{name} comes from the client config (\"{ours}\") and cannot be changed per call, \"{v}\" given"
+                )));
+            }
+        }
+    }
+    let sign_type = sign_type_for(api, config);
+    match get(fields, "sign_type") {
+        None => fields.push(("sign_type".into(), sign_type.as_str().into())),
+        Some(v) if v == sign_type.as_str() => {}
+        Some(v) => {
+            return Err(Error::InvalidArgument(format!(
+                "sign_type for {} must be {sign_type} (pinned by the config), \"{v}\" given",
+                describe(api)
+            )));
+        }
+    }
+    if get(fields, "nonce_str").is_none_or(str::is_empty) {
+        fields.retain(|(k, _)| k != "nonce_str");
+        fields.push(("nonce_str".into(), fresh_nonce()?));
+    }
+    Ok(())
+}
+
+fn fresh_nonce() -> Result<String> {
+    nonce().map_err(|e| Error::Config(format!("nonce_str: the OS random source failed: {e}")))
+}
+
+/// `notify_url` and `spbill_create_ip`: required by WeChat but the same on most calls.
+fn fill_defaults(fields: &mut Fields, config: &Config, api: Api) {
+    let mut default = |name: &str, value: Option<&str>| {
+        if let Some(value) = value
+            && get(fields, name).is_none_or(str::is_empty)
+        {
+            fields.retain(|(k, _)| k != name);
+            fields.push((name.to_owned(), value.to_owned()));
+        }
+    };
+    if api == Api::UnifiedOrder {
+        default("notify_url", config.notify_url.as_deref());
+    }
+    if matches!(api, Api::UnifiedOrder | Api::Micropay) {
+        // The server's own address is the documented value for NATIVE (spec §3.3); a
+        // loopback address is what a server that does not know its public one can say.
+        default(
+            "spbill_create_ip",
+            Some(config.spbill_create_ip.as_deref().unwrap_or("127.0.0.1")),
+        );
+    }
+}
+
+fn present(fields: &[(String, String)], name: &str) -> bool {
+    get(fields, name).is_some_and(|v| !v.is_empty())
+}
+
+/// Required fields, one-of rules and the trade_type rules of unifiedorder (spec §3.3).
+fn check_required(fields: &[(String, String)], api: Api, config: &Config) -> Result<()> {
+    let spec = api.spec();
+    if let Some(missing) = spec.required.iter().find(|n| !present(fields, n)) {
+        return Err(Error::InvalidArgument(format!(
+            "{missing} is required by {}",
+            spec.name
+        )));
+    }
+    if !spec.one_of.is_empty() && !spec.one_of.iter().any(|n| present(fields, n)) {
+        return Err(Error::InvalidArgument(format!(
+            "{} requires one of {}",
+            spec.name,
+            spec.one_of.join(", ")
+        )));
+    }
+    if api == Api::UnifiedOrder {
+        let needs: &[&str] = match get(fields, "trade_type").unwrap_or_default() {
+            "JSAPI" => &["openid", "sub_openid"],
+            "NATIVE" => &["product_id"],
+            "MWEB" => &["scene_info"],
+            _ => &[],
+        };
+        if !needs.is_empty() && !needs.iter().any(|n| present(fields, n)) {
+            return Err(Error::InvalidArgument(format!(
+                "{} is required when trade_type is {}",
+                needs.join(" or "),
+                get(fields, "trade_type").unwrap_or_default()
+            )));
+        }
+    }
+    // A sub_openid belongs to the sub-merchant's appid, so WeChat needs that appid too.
+    if present(fields, "sub_openid") && !present(fields, "sub_appid") && config.sub_appid.is_none()
+    {
+        return Err(Error::InvalidArgument(
+            "sub_openid needs sub_appid (in the config or the call)".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn refuse_duplicates_and_sign(params: &[(String, String)]) -> Result<()> {
+    for (i, (name, _)) in params.iter().enumerate() {
+        if name == "sign" {
+            return Err(Error::InvalidArgument(
+                "sign is computed by the client and must not be given".into(),
+            ));
+        }
+        if params[..i].iter().any(|(k, _)| k == name) {
+            return Err(Error::InvalidArgument(format!(
+                "{name} is given more than once"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Signs `fields` with `key` and `sign_type`, appends `sign` and encodes the XML body.
+fn seal(mut fields: Fields, key: &str, sign_type: SignType) -> Result<Prepared> {
+    // Encode first: it refuses names and values that XML cannot carry unchanged.
+    xml::encode(&fields).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    let signature = sign::sign(&fields, key, sign_type);
+    fields.push(("sign".into(), signature.as_str().to_owned()));
+    let body = xml::encode(&fields).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    Ok(Prepared { fields, body })
+}
+
+/// Prepares a call: the caller's fields, then the identity fields, `sign_type`, `nonce_str`
+/// and the call's defaults; validates everything; signs. `api` is `None` for an endpoint
+/// this table does not know (only the common fields are filled and checked).
+pub fn prepare(api: Option<Api>, config: &Config, params: Fields) -> Result<Prepared> {
+    refuse_duplicates_and_sign(&params)?;
+    let mut fields = params;
+    fill_identity(&mut fields, config, api)?;
+    if let Some(api) = api {
+        fill_defaults(&mut fields, config, api);
+        check_required(&fields, api, config)?;
+    }
+    params::check_all(&fields)?;
+    seal(fields, config.key.expose(), sign_type_for(api, config))
+}
+
+/// The sandbox key request (spec §3.8): `mch_id` and `nonce_str`, MD5-signed with the
+/// production key, whatever the configured type.
+pub fn prepare_sandbox_key(config: &Config) -> Result<Prepared> {
+    let fields = vec![
+        ("mch_id".to_owned(), config.mch_id.clone()),
+        ("nonce_str".to_owned(), fresh_nonce()?),
+    ];
+    seal(fields, config.key.expose(), SignType::Md5)
+}
+
+/// Reads the sandbox key from a getsignkey answer (unsigned by design).
+pub fn sandbox_key(body: &[u8], config: &Config) -> Result<String> {
+    let fields = check_return_code(decode(body)?)?;
+    if let Some(mch_id) = get(&fields, "mch_id")
+        && mch_id != config.mch_id
+    {
+        return Err(Error::Signature(format!(
+            "getsignkey response is for mch_id \"{mch_id}\", this client is configured for \"{}\"",
+            config.mch_id
+        )));
+    }
+    match get(&fields, "sandbox_signkey") {
+        Some(key) if !key.is_empty() => Ok(key.to_owned()),
+        _ => Err(Error::Config(
+            "sandbox: getsignkey answered SUCCESS without sandbox_signkey".into(),
+        )),
+    }
+}
+
+fn decode(body: &[u8]) -> Result<Fields> {
+    Ok(xml::into_owned(xml::decode(body)?))
+}
+
+fn check_return_code(fields: Fields) -> Result<Fields> {
+    if get(&fields, "return_code") == Some("SUCCESS") {
+        Ok(fields)
+    } else {
+        Err(ApiError::from_fields(fields).into())
+    }
+}
+
+fn check_result_code(fields: Fields) -> Result<Fields> {
+    match get(&fields, "result_code") {
+        Some("SUCCESS") => Ok(fields),
+        _ => Err(ApiError::from_fields(fields).into()),
+    }
+}
+
+/// Classifies an XML response (spec §4.1): `return_code` FAIL is an [`Error::Api`] (unsigned
+/// is allowed there); otherwise a signed reply must carry a valid signature (pinned type)
+/// and our `appid`/`mch_id`, else [`Error::Signature`]; then `result_code` FAIL is an
+/// [`Error::Api`]. Bills are read with [`bill_body`] instead.
+pub fn classify(api: Option<Api>, body: &[u8], config: &Config) -> Result<Fields> {
+    let reply = api.map_or(Reply::Signed, |a| a.spec().reply);
+    let fields = check_return_code(decode(body)?)?;
+    match reply {
+        Reply::Signed => {
+            let what = format!("{} response", describe(api));
+            notify::check_sign(&fields, config, &what)?;
+            notify::check_merchant(&fields, config, &what)?;
+            check_result_code(fields)
+        }
+        // report answers result_code; an unsigned answer without one has nothing to refuse.
+        Reply::Unsigned if get(&fields, "result_code").is_none() => Ok(fields),
+        Reply::Unsigned => check_result_code(fields),
+        Reply::Bill => Err(Error::InvalidArgument(format!(
+            "{} returns a bill: use download",
+            describe(api)
+        ))),
+    }
+}
+
+/// Largest bill accepted, compressed or not. A large merchant's daily bill is tens of MB.
+pub const BILL_MAX_BYTES: usize = 256 << 20;
+
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+
+/// Reads a bill response: gzip is inflated (at most [`BILL_MAX_BYTES`]), an `<xml>` body is
+/// WeChat's unsigned failure answer and becomes [`Error::Api`] (its `error_code` is the
+/// err_code), anything else is the bill text itself.
+pub fn bill_body(body: Vec<u8>) -> Result<Vec<u8>> {
+    if body.starts_with(GZIP_MAGIC) {
+        return gunzip(&body);
+    }
+    let start = body.trim_ascii_start();
+    if start.starts_with(b"<xml") {
+        let fields = decode(start)?;
+        return Err(match get(&fields, "return_code") {
+            Some("SUCCESS") => Error::Http(HttpError {
+                message: "bill download answered SUCCESS XML instead of a bill".into(),
+                ..HttpError::default()
+            }),
+            _ => ApiError::from_fields(fields).into(),
+        });
+    }
+    // An HTML error page from a proxy or gateway is no bill (gopay does the same).
+    if start.starts_with(b"<") || start.is_empty() {
+        return Err(Error::Http(HttpError {
+            message: format!(
+                "bill download answered {} instead of a bill",
+                if start.is_empty() {
+                    "an empty body"
+                } else {
+                    "markup"
+                }
+            ),
+            ..HttpError::default()
+        }));
+    }
+    Ok(body)
+}
+
+fn gunzip(body: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let limit = BILL_MAX_BYTES as u64 + 1;
+    let read = flate2::read::MultiGzDecoder::new(body)
+        .take(limit)
+        .read_to_end(&mut out);
+    let fail = |message: String| {
+        Error::Http(HttpError {
+            message,
+            ..HttpError::default()
+        })
+    };
+    match read {
+        Err(e) => Err(fail(format!(
+            "bill download: the gzip body is corrupt: {e}"
+        ))),
+        Ok(n) if n as u64 >= limit => Err(fail(format!(
+            "bill download: the bill inflates to more than {BILL_MAX_BYTES} bytes"
+        ))),
+        Ok(_) => Ok(out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Value;
+
+    const KEY: &str = "192006250b4c09247ec02edce69f6a2d";
+
+    fn config(extra: &[(&str, &str)]) -> Config {
+        let mut entries = vec![
+            ("appid".to_owned(), Value::Str("wxd930ea5d5a258f4f".into())),
+            ("mch_id".to_owned(), Value::Str("10000100".into())),
+            ("key".to_owned(), Value::Str(KEY.into())),
+        ];
+        entries.extend(
+            extra
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::Str(v.to_string()))),
+        );
+        Config::from_entries(entries).unwrap()
+    }
+
+    fn f(pairs: &[(&str, &str)]) -> Fields {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn order(extra: &[(&str, &str)]) -> Fields {
+        let mut p = f(&[
+            ("body", "shop-goods"),
+            ("out_trade_no", "A1001"),
+            ("total_fee", "88"),
+            ("trade_type", "NATIVE"),
+            ("product_id", "sku-1"),
+        ]);
+        p.extend(f(extra));
+        p
+    }
+
+    fn invalid(r: Result<impl std::fmt::Debug>) -> String {
+        match r {
+            Err(Error::InvalidArgument(m)) => m,
+            other => panic!("expected InvalidArgument, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn table_is_complete_and_consistent() {
+        for api in Api::ALL {
+            let spec = api.spec();
+            assert_eq!(Api::from_path(spec.path), Some(api));
+            assert!(spec.path.ends_with(spec.name));
+            assert_eq!(spec.retry_safe, api != Api::Micropay);
+        }
+        assert_eq!(Api::from_path("secapi/pay/refund"), Some(Api::Refund));
+        let certs: Vec<_> = Api::ALL.into_iter().filter(|a| a.spec().cert).collect();
+        assert_eq!(certs, [Api::Refund, Api::DownloadFundFlow, Api::Reverse]);
+    }
+
+    #[test]
+    fn prepare_fills_defaults_and_signs() {
+        let c = config(&[
+            ("notify_url", "https://shop.example/n"),
+            ("sign_type", "HMAC-SHA256"),
+        ]);
+        let p = prepare(Some(Api::UnifiedOrder), &c, order(&[])).unwrap();
+        for (k, v) in [
+            ("appid", "wxd930ea5d5a258f4f"),
+            ("mch_id", "10000100"),
+            ("sign_type", "HMAC-SHA256"),
+            ("notify_url", "https://shop.example/n"),
+            ("spbill_create_ip", "127.0.0.1"),
+        ] {
+            assert_eq!(get(&p.fields, k), Some(v), "{k}");
+        }
+        assert_eq!(get(&p.fields, "nonce_str").unwrap().len(), 32);
+        assert_eq!(p.fields.last().unwrap().0, "sign");
+        sign::verify(&p.fields, KEY, SignType::HmacSha256).unwrap();
+        // The body carries exactly the signed fields.
+        let sent = xml::into_owned(xml::decode(p.body.as_bytes()).unwrap());
+        assert_eq!(sent, p.fields);
+        assert!(get(&p.fields, "sub_mch_id").is_none());
+    }
+
+    #[test]
+    fn prepare_provider_mode_and_caller_values() {
+        let c = config(&[
+            ("sub_mch_id", "1900000109"),
+            ("sub_appid", "wxsub"),
+            ("spbill_create_ip", "10.0.0.1"),
+            ("notify_url", "https://shop.example/n"),
+        ]);
+        let p = prepare(
+            Some(Api::UnifiedOrder),
+            &c,
+            order(&[("nonce_str", "fixed"), ("spbill_create_ip", "203.0.113.9")]),
+        )
+        .unwrap();
+        assert_eq!(get(&p.fields, "sub_mch_id"), Some("1900000109"));
+        assert_eq!(get(&p.fields, "sub_appid"), Some("wxsub"));
+        assert_eq!(get(&p.fields, "nonce_str"), Some("fixed"));
+        assert_eq!(get(&p.fields, "spbill_create_ip"), Some("203.0.113.9"));
+        sign::verify(&p.fields, KEY, SignType::Md5).unwrap();
+        let q = prepare(
+            Some(Api::Micropay),
+            &c,
+            f(&[
+                ("body", "b"),
+                ("out_trade_no", "M1"),
+                ("total_fee", "1"),
+                ("auth_code", "134567890123456789"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(get(&q.fields, "spbill_create_ip"), Some("10.0.0.1"));
+        assert!(get(&q.fields, "notify_url").is_none());
+    }
+
+    #[test]
+    fn prepare_refusals() {
+        let no_url = config(&[]);
+        assert_eq!(
+            invalid(prepare(Some(Api::UnifiedOrder), &no_url, order(&[]))),
+            "notify_url is required by unifiedorder"
+        );
+        let c = config(&[("notify_url", "https://shop.example/n")]);
+        let unified = |trade_type: &str, extra: &[(&str, &str)]| {
+            let mut p = f(&[("body", "b"), ("out_trade_no", "A1"), ("total_fee", "1")]);
+            p.push(("trade_type".into(), trade_type.into()));
+            p.extend(f(extra));
+            p
+        };
+        let query = |extra: &[(&str, &str)]| {
+            let mut p = f(&[("out_trade_no", "A1")]);
+            p.extend(f(extra));
+            p
+        };
+        let cases: Vec<(Api, Fields, &str)> = vec![
+            (
+                Api::UnifiedOrder,
+                unified("JSAPI", &[]),
+                "openid or sub_openid is required when trade_type is JSAPI",
+            ),
+            (
+                Api::UnifiedOrder,
+                unified("MWEB", &[]),
+                "scene_info is required when trade_type is MWEB",
+            ),
+            (
+                Api::UnifiedOrder,
+                unified("NATIVE", &[]),
+                "product_id is required when trade_type is NATIVE",
+            ),
+            (
+                Api::UnifiedOrder,
+                unified("JSAPI", &[("sub_openid", "o1")]),
+                "sub_openid needs sub_appid",
+            ),
+            (
+                Api::UnifiedOrder,
+                order(&[("total_fee", "1")]),
+                "total_fee is given more than once",
+            ),
+            (
+                Api::OrderQuery,
+                vec![],
+                "orderquery requires one of transaction_id, out_trade_no",
+            ),
+            (Api::OrderQuery, query(&[("sign", "X")]), "sign is computed"),
+            (
+                Api::OrderQuery,
+                query(&[("mch_id", "999")]),
+                "mch_id comes from the client config",
+            ),
+            (
+                Api::OrderQuery,
+                query(&[("sign_type", "HMAC-SHA256")]),
+                "sign_type for orderquery must be MD5",
+            ),
+            (
+                Api::OrderQuery,
+                f(&[("out_trade_no", "A 1")]),
+                "out_trade_no must be",
+            ),
+            (
+                Api::OrderQuery,
+                query(&[("bad name", "x")]),
+                "field name \"bad name\" is not allowed",
+            ),
+        ];
+        for (api, params, expected) in cases {
+            let m = invalid(prepare(Some(api), &c, params));
+            assert!(m.starts_with(expected), "{m}");
+        }
+    }
+
+    #[test]
+    fn fund_flow_forces_hmac_and_sandbox_forces_md5() {
+        let c = config(&[]);
+        let p = prepare(
+            Some(Api::DownloadFundFlow),
+            &c,
+            f(&[("bill_date", "20240101"), ("account_type", "Basic")]),
+        )
+        .unwrap();
+        assert_eq!(get(&p.fields, "sign_type"), Some("HMAC-SHA256"));
+        sign::verify(&p.fields, KEY, SignType::HmacSha256).unwrap();
+        let hmac = config(&[("sign_type", "HMAC-SHA256")]);
+        let sandbox = sandbox_config(&hmac, "sandbox-key");
+        let p = prepare(
+            Some(Api::OrderQuery),
+            &sandbox,
+            f(&[("out_trade_no", "A1")]),
+        )
+        .unwrap();
+        assert_eq!(get(&p.fields, "sign_type"), Some("MD5"));
+        sign::verify(&p.fields, "sandbox-key", SignType::Md5).unwrap();
+        let k = prepare_sandbox_key(&hmac).unwrap();
+        assert_eq!(
+            k.fields.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+            ["mch_id", "nonce_str", "sign"]
+        );
+        sign::verify(&k.fields, KEY, SignType::Md5).unwrap();
+    }
+
+    fn signed(fields: &[(&str, &str)], key: &str, t: SignType) -> Vec<u8> {
+        let mut fields = f(fields);
+        let s = sign::sign(&fields, key, t);
+        fields.push(("sign".into(), s.as_str().into()));
+        xml::encode(&fields).unwrap().into_bytes()
+    }
+
+    const OK: &[(&str, &str)] = &[
+        ("return_code", "SUCCESS"),
+        ("appid", "wxd930ea5d5a258f4f"),
+        ("mch_id", "10000100"),
+        ("nonce_str", "n"),
+        ("result_code", "SUCCESS"),
+        ("trade_state", "NOTPAY"),
+    ];
+
+    #[test]
+    fn classify_success_and_failures() {
+        let c = config(&[]);
+        let fields = classify(Some(Api::OrderQuery), &signed(OK, KEY, SignType::Md5), &c).unwrap();
+        assert_eq!(get(&fields, "trade_state"), Some("NOTPAY"));
+
+        // return_code FAIL: unsigned is fine, becomes Api.
+        let fail = b"<xml><return_code>FAIL</return_code><return_msg>bad</return_msg></xml>";
+        match classify(Some(Api::OrderQuery), fail, &c) {
+            Err(Error::Api(e)) => assert_eq!(e.return_msg, "bad"),
+            other => panic!("{other:?}"),
+        }
+        // Missing sign, bad sign, wrong algorithm, foreign appid: Signature.
+        let sig = |body: &[u8]| match classify(Some(Api::OrderQuery), body, &c) {
+            Err(Error::Signature(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        assert!(sig(&xml::encode(&f(OK)).unwrap().into_bytes()).contains("no sign"));
+        assert!(sig(&signed(OK, "wrong-key", SignType::Md5)).contains("does not match"));
+        assert!(sig(&signed(OK, KEY, SignType::HmacSha256)).contains("64 characters"));
+        let mut foreign = OK.to_vec();
+        foreign[1] = ("appid", "wxother");
+        assert!(sig(&signed(&foreign, KEY, SignType::Md5)).contains("appid \"wxother\""));
+        // result_code FAIL after a valid signature: Api, retryable per err_code.
+        let mut busy = OK.to_vec();
+        busy[4] = ("result_code", "FAIL");
+        busy.push(("err_code", "SYSTEMERROR"));
+        match classify(
+            Some(Api::OrderQuery),
+            &signed(&busy, KEY, SignType::Md5),
+            &c,
+        ) {
+            Err(Error::Api(e)) => assert!(e.is_retryable() && e.err_code == "SYSTEMERROR"),
+            other => panic!("{other:?}"),
+        }
+        // Not XML at all.
+        assert!(matches!(
+            classify(Some(Api::OrderQuery), b"<html>502</html>", &c),
+            Err(Error::Xml(_))
+        ));
+        // Report is unsigned.
+        classify(
+            Some(Api::Report),
+            b"<xml><return_code>SUCCESS</return_code><result_code>SUCCESS</result_code></xml>",
+            &c,
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn sandbox_key_answer() {
+        let c = config(&[]);
+        let body = b"<xml><return_code>SUCCESS</return_code><mch_id>10000100</mch_id><sandbox_signkey>SBKEY</sandbox_signkey></xml>";
+        assert_eq!(sandbox_key(body, &c).unwrap(), "SBKEY");
+        assert!(matches!(
+            sandbox_key(b"<xml><return_code>FAIL</return_code></xml>", &c),
+            Err(Error::Api(_))
+        ));
+    }
+
+    #[test]
+    fn bill_bodies() {
+        let text = "交易时间,商户号\r\n`2024-01-01 00:00:00,`10000100\r\n"
+            .as_bytes()
+            .to_vec();
+        assert_eq!(bill_body(text.clone()).unwrap(), text);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &text).unwrap();
+        assert_eq!(bill_body(gz.finish().unwrap()).unwrap(), text);
+        let fail = b"<xml><return_code>FAIL</return_code><return_msg>No Bill Exist</return_msg><error_code>20002</error_code></xml>";
+        match bill_body(fail.to_vec()) {
+            Err(Error::Api(e)) => assert_eq!(
+                (e.err_code.as_str(), e.return_msg.as_str()),
+                ("20002", "No Bill Exist")
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            bill_body(b"<html>x</html>".to_vec()),
+            Err(Error::Http(_))
+        ));
+        assert!(matches!(
+            bill_body(vec![0x1f, 0x8b, 0, 1]),
+            Err(Error::Http(_))
+        ));
+        assert!(matches!(bill_body(Vec::new()), Err(Error::Http(_))));
+    }
+}
