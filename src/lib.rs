@@ -1,0 +1,53 @@
+//! The PHP face of wxpay: classes, argument conversion and exception mapping only. Every
+//! protocol decision is made in `wxpay-core`.
+
+#![cfg_attr(windows, feature(abi_vectorcall))]
+
+mod client;
+mod convert;
+mod engine;
+mod exceptions;
+mod primitives;
+
+use ext_php_rs::prelude::*;
+use ext_php_rs::zend::ModuleEntry;
+use ext_php_rs::{info_table_end, info_table_row, info_table_start};
+
+const FEATURES: &str = "sign MD5 HMAC-SHA256, strict XML, payment and refund notify, JSAPI/APP/Native params";
+
+/// Module start: engine symbols, exception classes, and the post-startup hook that marks
+/// `Client::__construct`'s `$config` as `#[\SensitiveParameter]`.
+fn startup(_ty: i32, _module_number: i32) -> i32 {
+    let result = engine::load()
+        .map_err(|e| e.to_string())
+        .and_then(|_| exceptions::register().map_err(|e| e.to_string()))
+        .map(|()| client::install_sensitive_parameter_hook());
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("wxpay: module start failed: {e}");
+            1
+        }
+    }
+}
+
+extern "C" fn php_info(_module: *mut ModuleEntry) {
+    info_table_start!();
+    info_table_row!("wxpay support", "enabled");
+    info_table_row!("version", env!("CARGO_PKG_VERSION"));
+    info_table_row!("features", FEATURES);
+    info_table_end!();
+}
+
+#[php_module]
+#[php(startup = "startup")]
+pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
+    module
+        .name("wxpay")
+        .version(env!("CARGO_PKG_VERSION"))
+        .class::<primitives::Signer>()
+        .class::<primitives::Xml>()
+        .class::<primitives::Notify>()
+        .class::<client::Client>()
+        .info_function(php_info)
+}

@@ -1,0 +1,199 @@
+//! `WxPay\Client`: one merchant configuration, with the offline builders and the
+//! notification handlers.
+// Rust parameter names are PHP's parameter names (named arguments), which are camelCase.
+#![allow(non_snake_case)]
+
+use crate::convert;
+use crate::engine;
+use crate::exceptions::{PhpResult, to_php};
+use crate::primitives::{sign_params, verify_params};
+use ext_php_rs::binary_slice::BinarySlice;
+use ext_php_rs::boxed::ZBox;
+use ext_php_rs::class::RegisteredClass;
+use ext_php_rs::ffi;
+use ext_php_rs::flags::ClassFlags;
+use ext_php_rs::prelude::*;
+use ext_php_rs::types::{ZendHashTable, ZendStr};
+use std::ffi::c_int;
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+use wxpay_core::{Config, Error, invoke, nonce, notify};
+
+/// A merchant's client. The key is a plain Rust field, invisible to PHP: not a property,
+/// so `var_dump`, `var_export`, `json_encode` and `(array)` cannot show it; the class is
+/// final, refuses dynamic properties, and (having Rust data) cannot be serialized.
+#[php_class]
+#[php(name = "WxPay\\Client")]
+#[php(flags = ClassFlags::Final.union(ClassFlags::NoDynamicProperties))]
+pub struct Client {
+    config: Config,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+fn fresh_nonce() -> PhpResult<String> {
+    nonce::nonce().map_err(|e| to_php(Error::Config(format!("no randomness available: {e}"))))
+}
+
+fn array(fields: &[(String, String)]) -> ZBox<ZendHashTable> {
+    convert::fields_to_array(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}
+
+#[php_impl]
+impl Client {
+    /// Validates the configuration; unknown keys are refused with the list of valid ones.
+    pub fn __construct(config: &ZendHashTable) -> PhpResult<Self> {
+        let entries = convert::config_entries(config)?;
+        let config = Config::from_entries(entries).map_err(to_php)?;
+        Ok(Self { config })
+    }
+
+    /// What `var_dump`/`print_r` show: identity, never the key.
+    pub fn __debug_info(&self) -> ZBox<ZendHashTable> {
+        let c = &self.config;
+        let mut shown = vec![
+            ("appid".to_owned(), c.appid.clone()),
+            ("mch_id".to_owned(), c.mch_id.clone()),
+            ("sign_type".to_owned(), c.sign_type.as_str().to_owned()),
+            ("key".to_owned(), "***".to_owned()),
+            ("base_url".to_owned(), c.base_url.clone()),
+        ];
+        for (name, value) in [("sub_appid", &c.sub_appid), ("sub_mch_id", &c.sub_mch_id)] {
+            if let Some(v) = value {
+                shown.push((name.to_owned(), v.clone()));
+            }
+        }
+        array(&shown)
+    }
+
+    /// Signs `params` with this merchant's key and sign type.
+    pub fn sign(&self, params: &ZendHashTable) -> PhpResult<String> {
+        sign_params(params, self.config.key.expose(), self.config.sign_type)
+    }
+
+    /// Verifies `params['sign']` with this merchant's key and pinned sign type.
+    pub fn verify(&self, params: &ZendHashTable) -> PhpResult<bool> {
+        verify_params(params, self.config.key.expose(), self.config.sign_type)
+    }
+
+    /// `WeixinJSBridge.invoke('getBrandWCPayRequest', …)` / `wx.requestPayment` parameters.
+    pub fn jsapiParams(&self, prepayId: &str) -> PhpResult<ZBox<ZendHashTable>> {
+        let prepay = check_nonempty("prepayId", prepayId)?;
+        Ok(array(&invoke::jsapi(&self.config, prepay, now(), &fresh_nonce()?)))
+    }
+
+    /// The APP SDK's `PayReq` parameters.
+    pub fn appParams(&self, prepayId: &str) -> PhpResult<ZBox<ZendHashTable>> {
+        let prepay = check_nonempty("prepayId", prepayId)?;
+        Ok(array(&invoke::app(&self.config, prepay, now(), &fresh_nonce()?)))
+    }
+
+    /// Native mode 1 `weixin://wxpay/bizpayurl?…` for a product.
+    pub fn nativeUrl(&self, productId: &str) -> PhpResult<String> {
+        let product = check_nonempty("productId", productId)?;
+        Ok(invoke::native_url(&self.config, product, now(), &fresh_nonce()?))
+    }
+
+    /// Parses and verifies a payment notification body: signed with the pinned type, for
+    /// this appid and mch_id, with a real payment's fields. Throws otherwise.
+    pub fn parseNotify(&self, body: BinarySlice<u8>) -> PhpResult<ZBox<ZendHashTable>> {
+        let fields = notify::parse_payment(&body, &self.config).map_err(to_php)?;
+        Ok(array(&fields))
+    }
+
+    /// Parses a refund notification: decrypts `req_info` with the key and merges its
+    /// fields after the outer ones.
+    pub fn parseRefundNotify(&self, body: BinarySlice<u8>) -> PhpResult<ZBox<ZendHashTable>> {
+        let fields = notify::parse_refund(&body, &self.config).map_err(to_php)?;
+        Ok(array(&fields))
+    }
+
+    /// Throws `SignatureException` unless a verified notify is for this order and amount.
+    pub fn assertNotifyMatches(
+        &self,
+        notify: &ZendHashTable,
+        outTradeNo: &str,
+        totalFee: i64,
+    ) -> PhpResult<()> {
+        let fields: Vec<(String, String)> = convert::params(notify)?
+            .iter()
+            .map(|(k, v)| {
+                (
+                    String::from_utf8_lossy(k).into_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        notify::check_order(&fields, outTradeNo, totalFee).map_err(to_php)
+    }
+}
+
+fn check_nonempty<'a>(name: &str, value: &'a str) -> PhpResult<&'a str> {
+    if value.is_empty() {
+        Err(crate::exceptions::invalid(format!("{name} must not be empty")))
+    } else {
+        Ok(value)
+    }
+}
+
+static PREVIOUS_POST_STARTUP: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Chains the engine's post-startup callback (it runs after every module's start, when
+/// `Client` exists) to mark `__construct`'s `$config` with `#[\SensitiveParameter]`, so
+/// traces show `Object(SensitiveParameterValue)` instead of the key.
+pub fn install_sensitive_parameter_hook() {
+    let slot = engine::get().post_startup_cb;
+    // SAFETY: `slot` is the engine's `zend_post_startup_cb`; module start is single-threaded.
+    unsafe {
+        let previous = (*slot).map_or(std::ptr::null_mut(), |f| f as *mut ());
+        PREVIOUS_POST_STARTUP.store(previous, Ordering::Release);
+        *slot = Some(post_startup);
+    }
+}
+
+unsafe extern "C" fn post_startup() -> c_int {
+    let previous = PREVIOUS_POST_STARTUP.load(Ordering::Acquire);
+    if !previous.is_null() {
+        // SAFETY: the value was a `zend_post_startup_cb` of this signature.
+        let previous: engine::StartupCallback = unsafe { std::mem::transmute(previous) };
+        let status = unsafe { previous() };
+        if status != 0 {
+            return status;
+        }
+    }
+    mark_config_sensitive();
+    0
+}
+
+fn mark_config_sensitive() {
+    let ce = <Client as RegisteredClass>::get_metadata().ce();
+    // SAFETY: classes are registered; the function table and its entries live until
+    // shutdown. The attribute name is persistent, as the engine requires for internal
+    // functions; `zend_add_attribute` takes its own reference.
+    unsafe {
+        let ctor = ffi::zend_hash_str_find_ptr_lc(
+            &raw const ce.function_table,
+            c"__construct".as_ptr(),
+            "__construct".len(),
+        )
+        .cast::<ffi::zend_function>();
+        if ctor.is_null() {
+            return;
+        }
+        let mut name = ZendStr::new("SensitiveParameter", true);
+        // offset = parameter index + 1; flags 1 = ZEND_ATTRIBUTE_PERSISTENT.
+        (engine::get().zend_add_attribute)(
+            &raw mut (*ctor).common.attributes,
+            name.as_mut_ptr().cast(),
+            0,
+            1,
+            1,
+            0,
+        );
+    }
+}

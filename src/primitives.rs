@@ -1,0 +1,140 @@
+//! `Signer`, `Xml` and `Notify`: the primitives for code that is not ready to move to
+//! `Client` (DESIGN.md §2).
+// Rust parameter names are PHP's parameter names (named arguments), which are camelCase.
+#![allow(non_snake_case)]
+
+use crate::convert::{self, Param};
+use crate::exceptions::{PhpResult, invalid, to_php};
+use ext_php_rs::binary_slice::BinarySlice;
+use ext_php_rs::boxed::ZBox;
+use ext_php_rs::prelude::*;
+use ext_php_rs::types::ZendHashTable;
+use wxpay_core::sign::{self, Pair, SignType};
+use wxpay_core::{Error, notify, xml};
+
+pub fn sign_type(name: &str) -> PhpResult<SignType> {
+    SignType::parse(name).ok_or_else(|| {
+        invalid(format!(
+            "signType must be one of {}, \"{name}\" given",
+            SignType::NAMES
+        ))
+    })
+}
+
+fn check_key(key: &str) -> PhpResult<()> {
+    if key.is_empty() {
+        Err(invalid("key must not be empty".into()))
+    } else {
+        Ok(())
+    }
+}
+
+pub fn pairs<'a>(params: &'a [Param<'a>]) -> Vec<Pair<'a>> {
+    params.iter().map(|(k, v)| (*k, v.as_bytes())).collect()
+}
+
+/// Signs a parameter array (read in place) with `key`.
+pub fn sign_params(params: &ZendHashTable, key: &str, sign_type: SignType) -> PhpResult<String> {
+    let params = convert::params(params)?;
+    let mut pairs = pairs(&params);
+    Ok(sign::sign_pairs(&mut pairs, key.as_bytes(), sign_type)
+        .as_str()
+        .to_owned())
+}
+
+/// Verifies a parameter array that includes `sign`; `false` for any mismatch.
+pub fn verify_params(params: &ZendHashTable, key: &str, sign_type: SignType) -> PhpResult<bool> {
+    let params = convert::params(params)?;
+    let mut pairs = pairs(&params);
+    Ok(sign::verify_pairs(&mut pairs, key.as_bytes(), sign_type).is_ok())
+}
+
+/// Encodes a parameter array as `<xml>` with CDATA values.
+pub fn encode_params(params: &[Param<'_>]) -> PhpResult<String> {
+    let mut out = String::with_capacity(
+        16 + params
+            .iter()
+            .map(|(k, v)| 2 * k.len() + v.as_bytes().len() + 17)
+            .sum::<usize>(),
+    );
+    out.push_str("<xml>");
+    for (name, value) in params {
+        // Names were checked when read; values must be text XML can carry.
+        let value = std::str::from_utf8(value.as_bytes()).map_err(|_| {
+            invalid(format!(
+                "parameter \"{}\" is not valid UTF-8",
+                String::from_utf8_lossy(name)
+            ))
+        })?;
+        let name = std::str::from_utf8(name).unwrap_or_default();
+        xml::check_field(name, value).map_err(|e| invalid(e.to_string()))?;
+        xml::write_field(&mut out, name, value);
+    }
+    out.push_str("</xml>");
+    Ok(out)
+}
+
+/// Signs parameters with the API key (static helpers; no configuration).
+#[php_class]
+#[php(name = "WxPay\\Signer")]
+#[php(flags = ext_php_rs::flags::ClassFlags::Final)]
+pub struct Signer;
+
+#[php_impl]
+impl Signer {
+    /// Sign per the v2 rule: byte-order sort, skip `sign` and empty values, append
+    /// `&key=KEY`, MD5 or HMAC-SHA256, uppercase hex.
+    #[php(defaults(signType = "\"MD5\""))]
+    pub fn sign(params: &ZendHashTable, key: &str, signType: &str) -> PhpResult<String> {
+        check_key(key)?;
+        sign_params(params, key, sign_type(signType)?)
+    }
+
+    /// Verify `params['sign']` with the given (pinned) type, in constant time.
+    #[php(defaults(signType = "\"MD5\""))]
+    pub fn verify(params: &ZendHashTable, key: &str, signType: &str) -> PhpResult<bool> {
+        check_key(key)?;
+        verify_params(params, key, sign_type(signType)?)
+    }
+}
+
+/// The v2 wire format.
+#[php_class]
+#[php(name = "WxPay\\Xml")]
+#[php(flags = ext_php_rs::flags::ClassFlags::Final)]
+pub struct Xml;
+
+#[php_impl]
+impl Xml {
+    /// `<xml><name><![CDATA[value]]></name>…</xml>`, in the array's order.
+    pub fn encode(fields: &ZendHashTable) -> PhpResult<String> {
+        encode_params(&convert::params(fields)?)
+    }
+
+    /// Decodes a flat document; refuses DOCTYPE, entities, nesting, duplicates, non-UTF-8.
+    pub fn decode(xml: BinarySlice<u8>) -> PhpResult<ZBox<ZendHashTable>> {
+        let fields = xml::decode(&xml).map_err(|e| to_php(Error::Xml(e)))?;
+        Ok(convert::fields_to_array(
+            fields.iter().map(|(k, v)| (*k, v.as_ref())),
+        ))
+    }
+}
+
+/// Replies to WeChat's notifications.
+#[php_class]
+#[php(name = "WxPay\\Notify")]
+#[php(flags = ext_php_rs::flags::ClassFlags::Final)]
+pub struct Notify;
+
+#[php_impl]
+impl Notify {
+    /// The acknowledgement that stops WeChat's retries.
+    pub fn success() -> &'static str {
+        notify::SUCCESS_REPLY
+    }
+
+    /// A refusal: WeChat will deliver the notification again later.
+    pub fn fail(message: &str) -> String {
+        notify::fail_reply(message)
+    }
+}
