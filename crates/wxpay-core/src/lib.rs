@@ -5,9 +5,11 @@
 
 pub mod api;
 pub mod bill;
+pub mod client;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod http;
 pub mod invoke;
 pub mod nonce;
 pub mod notify;

@@ -1,0 +1,377 @@
+//! The blocking client: every v2 call over pooled HTTPS, with retries, failover, the sandbox
+//! and the micropay settle pattern. Each public method runs on the per-process runtime of
+//! [`crate::http`]; the work inside is async so that [`Client::query_orders`] can overlap
+//! many calls on that one thread.
+
+use crate::api::{self, Api, Fields, Prepared, Reply};
+use crate::config::{Config, Secret};
+use crate::error::{Error, HttpError, Result};
+use crate::http::{self, ClientKey, FailureKind};
+use crate::notify::get;
+use crate::xml;
+use futures_util::StreamExt;
+use std::borrow::Cow;
+use std::time::Duration;
+
+/// err_codes that an identical request may cure at once (spec §4.2–4.3). Codes that need a
+/// long back-off (FREQUENCY_LIMITED, …) are left to the caller.
+pub const RETRY_ERR_CODES: &[&str] = &["SYSTEMERROR", "BIZERR_NEED_RETRY"];
+/// Pause before a retry, so that a struggling server is not hit again at once.
+pub const RETRY_DELAY: Duration = Duration::from_millis(100);
+/// micropay err_codes that leave the payment's outcome unknown (spec §3.6 step 2–3).
+pub const MICROPAY_UNKNOWN_ERR_CODES: &[&str] = &["SYSTEMERROR", "BANKERROR", "USERPAYING"];
+/// The official SDK stops reversing after this many `recall=Y` answers.
+pub const REVERSE_MAX_CALLS: u32 = 10;
+/// Concurrent order queries when the caller does not say.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+const SANDBOX_PREFIX: &str = "/sandboxnew";
+const SANDBOX_KEY_PATH: &str = "/pay/getsignkey";
+
+/// How [`Client::micropay_settle`] ended without an error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Settlement {
+    /// The payer paid: the micropay answer, or the order query that confirmed it.
+    Paid(Fields),
+    /// The payment did not complete and the order is reversed (no money moves): the final
+    /// reverse answer, or the order query showing it was already REVOKED.
+    Reversed(Fields),
+}
+
+/// One call's target: where it goes and how its answer is read.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    api: Option<Api>,
+    path: &'a str,
+    cert: bool,
+    retry_safe: bool,
+    max_bytes: usize,
+}
+
+impl<'a> Target<'a> {
+    fn of(api: Api) -> Self {
+        let spec = api.spec();
+        Self {
+            api: Some(api),
+            path: spec.path,
+            cert: spec.cert,
+            retry_safe: spec.retry_safe,
+            max_bytes: if spec.reply == Reply::Bill {
+                api::BILL_MAX_BYTES
+            } else {
+                xml::DEFAULT_MAX_BYTES
+            },
+        }
+    }
+
+    fn name(&self) -> &str {
+        self.api.map_or(self.path, |a| a.spec().name)
+    }
+}
+
+pub struct Client {
+    config: Config,
+}
+
+impl Client {
+    /// Checks that the TLS material of `config` loads. No runtime, thread or connection is
+    /// created here: that happens on the first call, in the process that makes it.
+    pub fn new(config: Config) -> Result<Self> {
+        http::tls_config(&ClientKey::new(&config, false, "client")?)?;
+        if config.cert_path.is_some() {
+            http::tls_config(&ClientKey::new(&config, true, "client")?)?;
+        }
+        Ok(Self { config })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Makes one call and returns the verified answer's fields.
+    pub fn call(&self, api: Api, params: Fields) -> Result<Fields> {
+        if api.spec().reply == Reply::Bill {
+            return Err(Error::InvalidArgument(format!(
+                "{} returns a bill: use download",
+                api.spec().name
+            )));
+        }
+        http::block_on(async {
+            let config = self.signing_config().await?;
+            self.call_with(&config, Target::of(api), params).await
+        })?
+    }
+
+    /// Calls any other v2 endpoint (`path` like `/pay/somecall`): the common fields are
+    /// filled and the answer is verified as a signed one. A path this core knows is handled
+    /// exactly as [`Client::call`] would (its certificate need and retry rule included).
+    pub fn request(&self, path: &str, params: Fields, cert: bool) -> Result<Fields> {
+        if let Some(api) = Api::from_path(path) {
+            return self.call(api, params);
+        }
+        let normal = path.strip_prefix('/').unwrap_or(path);
+        let valid = !normal.is_empty()
+            && normal.split('/').all(|segment| {
+                !segment.is_empty()
+                    && segment
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            });
+        if !valid {
+            return Err(Error::InvalidArgument(format!(
+                "path must be like /pay/orderquery (letters, digits, _ and - between slashes), \"{path}\" given"
+            )));
+        }
+        let path = format!("/{normal}");
+        let target = Target {
+            api: None,
+            path: &path,
+            cert,
+            retry_safe: true,
+            max_bytes: xml::DEFAULT_MAX_BYTES,
+        };
+        http::block_on(async {
+            let config = self.signing_config().await?;
+            self.call_with(&config, target, params).await
+        })?
+    }
+
+    /// Downloads a trade or fund-flow bill and returns its text (gunzipped when WeChat sent
+    /// gzip). Parse it with [`crate::bill::parse`].
+    pub fn download(&self, api: Api, params: Fields) -> Result<Vec<u8>> {
+        if api.spec().reply != Reply::Bill {
+            return Err(Error::InvalidArgument(format!(
+                "download is for downloadbill and downloadfundflow, {} given",
+                api.spec().name
+            )));
+        }
+        http::block_on(async {
+            let config = self.signing_config().await?;
+            let prepared = api::prepare(Some(api), &config, params)?;
+            self.exchange(Target::of(api), &prepared, api::bill_body)
+                .await
+        })?
+    }
+
+    /// Queries many orders at once (at most `concurrency` in flight) on the one runtime.
+    /// Every number gets an entry, in the order given.
+    pub fn query_orders(
+        &self,
+        out_trade_nos: &[String],
+        concurrency: usize,
+    ) -> Vec<(String, Result<Fields>)> {
+        let run = http::block_on(async {
+            let config = match self.signing_config().await {
+                Ok(config) => config,
+                Err(e) => {
+                    return out_trade_nos
+                        .iter()
+                        .map(|n| (n.clone(), Err(e.clone())))
+                        .collect();
+                }
+            };
+            let config = &config;
+            futures_util::stream::iter(out_trade_nos.iter().map(|no| async move {
+                let params = vec![("out_trade_no".to_owned(), no.clone())];
+                (
+                    no.clone(),
+                    self.call_with(config, Target::of(Api::OrderQuery), params)
+                        .await,
+                )
+            }))
+            .buffered(concurrency.max(1))
+            .collect::<Vec<_>>()
+            .await
+        });
+        run.unwrap_or_else(|e| {
+            out_trade_nos
+                .iter()
+                .map(|n| (n.clone(), Err(e.clone())))
+                .collect()
+        })
+    }
+
+    /// Takes a payment-code payment to a definite end (spec §3.6): micropay once (never
+    /// re-sent); when its outcome is unknown (SYSTEMERROR, BANKERROR, USERPAYING, transport
+    /// failure, unverifiable answer), poll orderquery every `wait` up to `max_polls` times;
+    /// if still not paid, reverse, again while WeChat answers `recall=Y`.
+    ///
+    /// Returns `Paid` or `Reversed`; a definite micropay refusal (AUTHCODEEXPIRE, NOTENOUGH …)
+    /// is its [`Error::Api`]. An error from reverse leaves the outcome unknown.
+    pub fn micropay_settle(
+        &self,
+        params: Fields,
+        wait: Duration,
+        max_polls: u32,
+    ) -> Result<Settlement> {
+        // Reverse needs the certificate; find out before the payer is charged.
+        ClientKey::new(&self.config, true, "micropay_settle (reverse)")?;
+        let out_trade_no = get(&params, "out_trade_no").unwrap_or_default().to_owned();
+        http::block_on(async {
+            let config = self.signing_config().await?;
+            let by_no = || vec![("out_trade_no".to_owned(), out_trade_no.clone())];
+            match self
+                .call_with(&config, Target::of(Api::Micropay), params)
+                .await
+            {
+                Ok(paid) => return Ok(Settlement::Paid(paid)),
+                Err(Error::Api(e))
+                    if !MICROPAY_UNKNOWN_ERR_CODES.contains(&e.err_code.as_str()) =>
+                {
+                    return Err(Error::Api(e));
+                }
+                Err(Error::Config(m)) => return Err(Error::Config(m)),
+                Err(Error::InvalidArgument(m)) => return Err(Error::InvalidArgument(m)),
+                // Unknown outcome: find out below.
+                Err(_) => {}
+            }
+            for _ in 0..max_polls {
+                tokio::time::sleep(wait).await;
+                let query = self
+                    .call_with(&config, Target::of(Api::OrderQuery), by_no())
+                    .await;
+                match query
+                    .as_ref()
+                    .map(|q| get(q, "trade_state").unwrap_or_default())
+                {
+                    Ok("SUCCESS" | "REFUND") => return query.map(Settlement::Paid),
+                    Ok("REVOKED") => return query.map(Settlement::Reversed),
+                    Ok("USERPAYING" | "NOTPAY") => {}
+                    // PAYERROR, CLOSED, …: it will not complete.
+                    Ok(_) => break,
+                    Err(Error::Api(e)) if e.err_code == "ORDERNOTEXIST" => break,
+                    // A failed query says nothing about the payment: keep polling.
+                    Err(_) => {}
+                }
+            }
+            for _ in 0..REVERSE_MAX_CALLS {
+                let reverse = self
+                    .call_with(&config, Target::of(Api::Reverse), by_no())
+                    .await;
+                let recall = match &reverse {
+                    Ok(fields) => get(fields, "recall"),
+                    Err(Error::Api(e)) => get(&e.response, "recall"),
+                    Err(_) => None,
+                };
+                if recall != Some("Y") {
+                    return reverse.map(Settlement::Reversed);
+                }
+                tokio::time::sleep(wait).await;
+            }
+            Err(Error::Http(HttpError {
+                message: format!(
+                    "micropay {out_trade_no}: reverse still answered recall=Y after {REVERSE_MAX_CALLS} calls; the outcome is unknown"
+                ),
+                ..HttpError::default()
+            }))
+        })?
+    }
+
+    /// The config requests are signed and verified with: the client's own, or in sandbox
+    /// mode the sandbox key with MD5 (fetched once per process and merchant).
+    async fn signing_config(&self) -> Result<Cow<'_, Config>> {
+        if !self.config.sandbox {
+            return Ok(Cow::Borrowed(&self.config));
+        }
+        let key = match http::sandbox_key(&self.config) {
+            Some(key) => key,
+            None => {
+                let prepared = api::prepare_sandbox_key(&self.config)?;
+                let target = Target {
+                    api: None,
+                    path: SANDBOX_KEY_PATH,
+                    cert: false,
+                    retry_safe: true,
+                    max_bytes: xml::DEFAULT_MAX_BYTES,
+                };
+                let key = Secret::new(
+                    self.exchange(target, &prepared, |body| {
+                        api::sandbox_key(&body, &self.config)
+                    })
+                    .await?,
+                );
+                http::store_sandbox_key(&self.config, key.clone());
+                key
+            }
+        };
+        Ok(Cow::Owned(api::sandbox_config(&self.config, key.expose())))
+    }
+
+    async fn call_with(
+        &self,
+        config: &Config,
+        target: Target<'_>,
+        params: Fields,
+    ) -> Result<Fields> {
+        let prepared = api::prepare(target.api, config, params)?;
+        self.exchange(target, &prepared, |body| {
+            api::classify(target.api, &body, config)
+        })
+        .await
+    }
+
+    /// Sends `prepared` and reads the answer with `read`, retrying what may be retried:
+    /// transport failures and [`RETRY_ERR_CODES`] up to `config.retries` times for
+    /// retry-safe calls (identical body), plus one free retry of a connection closed
+    /// before the answer; for micropay only a failed connect (nothing was sent). A transport
+    /// failure also moves this process to the backup URL when failover is on.
+    async fn exchange<T>(
+        &self,
+        target: Target<'_>,
+        prepared: &Prepared,
+        read: impl Fn(Vec<u8>) -> Result<T>,
+    ) -> Result<T> {
+        let client = http::client(&ClientKey::new(&self.config, target.cert, target.name())?)?;
+        let prefix = if self.config.sandbox {
+            SANDBOX_PREFIX
+        } else {
+            ""
+        };
+        let path = format!("{prefix}{}", target.path);
+        let mut retries = self.config.retries;
+        let mut stale_allowance = u32::from(target.retry_safe);
+        loop {
+            let base = http::base_url(&self.config);
+            match http::post(
+                &client,
+                &base,
+                &path,
+                prepared.body.clone(),
+                target.max_bytes,
+            )
+            .await
+            {
+                Ok(body) => match read(body) {
+                    Err(Error::Api(e))
+                        if target.retry_safe
+                            && retries > 0
+                            && RETRY_ERR_CODES.contains(&e.err_code.as_str()) =>
+                    {
+                        retries -= 1;
+                        tokio::time::sleep(RETRY_DELAY).await;
+                    }
+                    result => return result,
+                },
+                Err(failure) => {
+                    // A pooled connection closing is routine, not a sign the host is down.
+                    if failure.kind.is_transport() && failure.kind != FailureKind::Stale {
+                        http::transport_failed(&self.config, &base);
+                    }
+                    let may_retry = match failure.kind {
+                        FailureKind::Connect => true,
+                        FailureKind::Refused => false,
+                        _ => target.retry_safe,
+                    };
+                    if may_retry && failure.kind == FailureKind::Stale && stale_allowance > 0 {
+                        stale_allowance -= 1;
+                    } else if may_retry && retries > 0 {
+                        retries -= 1;
+                        tokio::time::sleep(RETRY_DELAY).await;
+                    } else {
+                        return Err(Error::Http(failure.error));
+                    }
+                }
+            }
+        }
+    }
+}
