@@ -1,0 +1,210 @@
+<?php
+
+declare(strict_types=1);
+
+namespace WxPay\Tests;
+
+use PHPUnit\Framework\TestCase;
+use WxPay\ApiException;
+use WxPay\Client;
+use WxPay\Notify;
+use WxPay\SignatureException;
+use WxPay\Signer;
+use WxPay\Tests\Support\Notifies;
+use WxPay\Tests\Support\Vectors;
+use WxPay\Xml;
+use WxPay\XmlException;
+
+final class NotifyTest extends TestCase
+{
+    public function testReplies(): void
+    {
+        $this->assertSame(
+            '<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>',
+            Notify::success()
+        );
+        $fail = Notify::fail("bad ]]> amount\x01");
+        $this->assertSame(['return_code' => 'FAIL', 'return_msg' => 'bad ]]> amount '], Xml::decode($fail));
+    }
+
+    public function testParseNotifyReturnsVerifiedFieldsForBothSignTypes(): void
+    {
+        foreach (['MD5', 'HMAC-SHA256'] as $type) {
+            $client = new Client(Notifies::config(['sign_type' => $type]));
+            $fields = $client->parseNotify(Notifies::payment($type));
+            $this->assertSame(Notifies::paymentFields($type), $fields);
+            $this->assertSame('88', $fields['total_fee']);
+            $this->assertSame('10', $fields['coupon_fee_0']);
+        }
+    }
+
+    public function testNotifyWithoutSignTypeUsesThePinnedType(): void
+    {
+        $client = new Client(Notifies::config(['sign_type' => 'HMAC-SHA256']));
+        $fields = $client->parseNotify(Notifies::payment('HMAC-SHA256', ['sign_type' => null]));
+        $this->assertArrayNotHasKey('sign_type', $fields);
+    }
+
+    /** @return iterable<string, array{string, string, string}> configured type, body, message */
+    public function forged(): iterable
+    {
+        $good = Notifies::paymentFields();
+        yield 'wrong sign' => ['MD5', Xml::encode(['sign' => str_repeat('A', 32)] + $good), 'sign does not match'];
+        $noSign = $good;
+        unset($noSign['sign']);
+        yield 'missing sign' => ['MD5', Xml::encode($noSign), 'has no sign field'];
+        yield 'lowercase sign' => ['MD5', Xml::encode(['sign' => strtolower($good['sign'])] + $good), 'does not match'];
+        yield 'amount tampered' => ['MD5', Xml::encode(['total_fee' => '1'] + $good), 'does not match'];
+        yield 'downgrade' => ['HMAC-SHA256', Notifies::payment('MD5'), 'differs from the configured HMAC-SHA256'];
+        yield 'other appid' => ['HMAC-SHA256', Notifies::payment('HMAC-SHA256', ['appid' => 'wxOTHER']), 'appid "wxOTHER"'];
+        yield 'other mch_id' => ['HMAC-SHA256', Notifies::payment('HMAC-SHA256', ['mch_id' => '999']), 'mch_id "999"'];
+        yield 'zero amount' => ['HMAC-SHA256', Notifies::payment('HMAC-SHA256', ['total_fee' => '0']), 'positive whole number'];
+        yield 'no transaction_id' => [
+            'HMAC-SHA256',
+            Notifies::payment('HMAC-SHA256', ['transaction_id' => null]),
+            'has no transaction_id',
+        ];
+    }
+
+    /** @dataProvider forged */
+    public function testForgedNotifiesAreRefused(string $signType, string $body, string $expected): void
+    {
+        $client = new Client(Notifies::config(['sign_type' => $signType]));
+        try {
+            $client->parseNotify($body);
+            $this->fail('must throw');
+        } catch (SignatureException $e) {
+            $this->assertStringContainsString($expected, $e->getMessage());
+        }
+    }
+
+    public function testReturnCodeFailIsAnApiException(): void
+    {
+        $client = new Client(Notifies::config());
+        try {
+            $client->parseNotify(Xml::encode(['return_code' => 'FAIL', 'return_msg' => 'boom']));
+            $this->fail('must throw');
+        } catch (ApiException $e) {
+            $this->assertSame('FAIL', $e->getReturnCode());
+            $this->assertSame('boom', $e->getReturnMsg());
+            $this->assertSame(['return_code' => 'FAIL', 'return_msg' => 'boom'], $e->getResponse());
+        }
+    }
+
+    public function testResultCodeFailIsVerifiedThenAnApiException(): void
+    {
+        $client = new Client(Notifies::config());
+        $body = Notifies::payment('MD5', ['result_code' => 'FAIL', 'err_code' => 'PAYERROR', 'err_code_des' => 'x']);
+        try {
+            $client->parseNotify($body);
+            $this->fail('must throw');
+        } catch (ApiException $e) {
+            $this->assertSame('PAYERROR', $e->getErrCode());
+            $this->assertSame('x', $e->getErrCodeDes());
+            $this->assertFalse($e->isRetryable());
+            $this->assertSame('A1001', $e->getResponse()['out_trade_no']);
+        }
+    }
+
+    public function testHostileXmlInANotifyIsAnXmlException(): void
+    {
+        $client = new Client(Notifies::config());
+        $this->expectException(XmlException::class);
+        $client->parseNotify('<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xml><a>&e;</a></xml>');
+    }
+
+    public function testDuplicateSignedFieldIsRefused(): void
+    {
+        $client = new Client(Notifies::config());
+        $body = str_replace('</xml>', '<total_fee>1</total_fee></xml>', Notifies::payment());
+        $this->expectException(XmlException::class);
+        $this->expectExceptionMessage('<total_fee> appears more than once');
+        $client->parseNotify($body);
+    }
+
+    public function testAssertNotifyMatches(): void
+    {
+        $client = new Client(Notifies::config());
+        $fields = $client->parseNotify(Notifies::payment());
+        $client->assertNotifyMatches($fields, 'A1001', 88);
+        $this->addToAssertionCount(1);
+        foreach ([['A1002', 88, 'out_trade_no "A1001"'], ['A1001', 8800, 'total_fee 88 does not match']] as $case) {
+            try {
+                $client->assertNotifyMatches($fields, $case[0], $case[1]);
+                $this->fail('must throw');
+            } catch (SignatureException $e) {
+                $this->assertStringContainsString($case[2], $e->getMessage());
+            }
+        }
+    }
+
+    public function testRefundNotifyIsDecryptedAndMerged(): void
+    {
+        $client = new Client(Notifies::config());
+        $fields = $client->parseRefundNotify(Notifies::refund());
+        $this->assertSame('SUCCESS', $fields['return_code']);
+        $this->assertSame(Notifies::APPID, $fields['appid']);
+        $this->assertSame('R1001', $fields['out_refund_no']);
+        $this->assertSame('SUCCESS', $fields['refund_status']);
+        $this->assertArrayNotHasKey('req_info', $fields);
+    }
+
+    public function testRefundNotifyRefusals(): void
+    {
+        $client = new Client(Notifies::config());
+        $cases = [
+            [Notifies::refund('another-key'), 'does not decrypt with this key'],
+            [Notifies::refund(outer: ['req_info' => '%%%']), 'not valid base64'],
+            [Notifies::refund(outer: ['req_info' => base64_encode('short')]), 'not a positive multiple of 16'],
+            [Notifies::refund(outer: ['req_info' => null]), 'has no req_info'],
+            [Notifies::refund(outer: ['mch_id' => '1']), 'mch_id "1"'],
+            [Notifies::refund(inner: ['appid' => 'wxX']), 'repeats an outer field'],
+        ];
+        foreach ($cases as [$body, $expected]) {
+            try {
+                $client->parseRefundNotify($body);
+                $this->fail('must throw: ' . $expected);
+            } catch (SignatureException $e) {
+                $this->assertStringContainsString($expected, $e->getMessage());
+            }
+        }
+    }
+
+    public function testRefundReqInfoVectorDecryptsWithItsKey(): void
+    {
+        foreach (Vectors::load('refund_req_info.json') as $v) {
+            $body = Xml::encode([
+                'return_code' => 'SUCCESS',
+                'appid' => 'wx1',
+                'mch_id' => '1',
+                'req_info' => $v['req_info'],
+            ]);
+            $client = new Client(['appid' => 'wx1', 'mch_id' => '1', 'key' => $v['key']]);
+            // The vector's plaintext is <foo><bar>123</bar></foo>: it decrypts and parses,
+            // and is then refused only because it is not a refund.
+            try {
+                $client->parseRefundNotify($body);
+                $this->fail('must throw');
+            } catch (SignatureException $e) {
+                $this->assertStringContainsString('req_info has no out_refund_no', $e->getMessage());
+            }
+            $this->assertSame(
+                $v['plaintext'],
+                openssl_decrypt(base64_decode($v['req_info']), 'aes-256-ecb', md5($v['key']), OPENSSL_RAW_DATA)
+            );
+            $wrong = new Client(['appid' => 'wx1', 'mch_id' => '1', 'key' => 'wrong']);
+            try {
+                $wrong->parseRefundNotify($body);
+                $this->fail('must throw');
+            } catch (SignatureException $e) {
+                $this->assertStringContainsString('does not decrypt', $e->getMessage());
+            }
+        }
+    }
+
+    public function testSignerVerifiesTheSameNotify(): void
+    {
+        $fields = Notifies::paymentFields();
+        $this->assertTrue(Signer::verify($fields, Notifies::KEY));
+    }
+}

@@ -1,0 +1,11 @@
+<?php
+
+declare(strict_types=1);
+
+if (!extension_loaded('wxpay')) {
+    fwrite(STDERR, "The wxpay extension is not loaded: run the suite with `make test`.\n");
+    exit(1);
+}
+
+require __DIR__ . '/support/Vectors.php';
+require __DIR__ . '/support/Notifies.php';
