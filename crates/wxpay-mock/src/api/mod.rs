@@ -1,0 +1,79 @@
+//! The API handlers, called after the shared pipeline (`proto`) has validated a request.
+
+mod bill;
+mod pay;
+mod refund;
+mod tools;
+
+pub use pay::{PayOutcome, PayRequest, mark_paid, paid_fields};
+pub use refund::schedule as schedule_refund;
+
+use crate::app::App;
+use crate::proto::{Answer, Api, Req};
+use crate::state::Order;
+use std::sync::Arc;
+
+pub fn dispatch(app: &Arc<App>, req: &Req) -> Answer {
+    match req.api {
+        Api::UnifiedOrder => pay::unified_order(app, req),
+        Api::OrderQuery => pay::order_query(app, req),
+        Api::CloseOrder => pay::close_order(app, req),
+        Api::Micropay => pay::micropay(app, req),
+        Api::Reverse => pay::reverse(app, req),
+        Api::Refund => refund::refund(app, req),
+        Api::RefundQuery => refund::refund_query(app, req),
+        Api::DownloadBill => bill::download_bill(app, req),
+        Api::DownloadFundFlow => bill::download_fund_flow(app, req),
+        Api::ShortUrl => tools::short_url(),
+        Api::AuthCodeToOpenid => tools::auth_code_to_openid(req),
+        Api::Report => tools::report(),
+        Api::GetSignKey => tools::get_sign_key(app),
+    }
+}
+
+/// A positive integer amount in fen (spec §8: no decimals, no zero).
+fn fee(req: &Req, name: &str) -> Result<u64, Answer> {
+    let text = req.must(name);
+    match text.parse::<u64>() {
+        Ok(v) if v > 0 && text.bytes().all(|b| b.is_ascii_digit()) => Ok(v),
+        _ => Err(Answer::param_error(name)),
+    }
+}
+
+/// `out_trade_no`-style numbers: 1–`max` characters from `[0-9A-Za-z]` and `extra`.
+fn check_no(req: &Req, name: &str, max: usize, extra: &[u8]) -> Result<(), Answer> {
+    let v = req.must(name);
+    if v.len() <= max
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
+    {
+        Ok(())
+    } else {
+        Err(Answer::param_error(name))
+    }
+}
+
+/// `notify_url`: absolute http(s) URL without a query string (spec §3.3).
+fn check_notify_url(url: &str) -> bool {
+    (url.starts_with("http://") || url.starts_with("https://"))
+        && !url.contains('?')
+        && url.len() <= 256
+}
+
+/// Payment codes: 18 digits starting 10–15 (spec §8).
+fn valid_auth_code(code: &str) -> bool {
+    code.len() == 18
+        && code.bytes().all(|b| b.is_ascii_digit())
+        && matches!(&code[..2], "10" | "11" | "12" | "13" | "14" | "15")
+}
+
+/// A stable 28-character openid for a simulated payer: derived from the payment code (so
+/// authcodetoopenid and micropay agree) or from the order when no payer is named.
+fn mock_openid(seed: &str) -> String {
+    format!("oMock{}", &crate::app::hex_sha1(seed.as_bytes())[..23])
+}
+
+/// The coupon share of a refund, proportional to the coupon share of the payment.
+fn refund_coupon_part(order: &Order, refund_fee: u64) -> u64 {
+    refund_fee * order.coupon_fee / order.total_fee
+}

@@ -1,0 +1,112 @@
+//! The control API under `/mock/` (JSON): inspect state, play the payer, reset, faults.
+
+use crate::api::{PayOutcome, PayRequest, mark_paid};
+use crate::app::App;
+use crate::faults::Faults;
+use crate::state::Order;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+type AppState = State<Arc<App>>;
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+/// An optional JSON body: empty means the type's default.
+fn body_or_default<T: DeserializeOwned + Default>(body: &Bytes) -> Result<T, Box<Response>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        Box::new(error(
+            StatusCode::BAD_REQUEST,
+            format!("bad JSON body: {e}"),
+        ))
+    })
+}
+
+/// An order with its refunds spelled out.
+fn order_view(app: &App, order: &Order) -> Value {
+    let state = app.state();
+    let refunds: Vec<Value> = order
+        .refunds
+        .iter()
+        .filter_map(|no| state.refunds.get(no))
+        .map(|r| json!(r))
+        .collect();
+    let mut v = json!(order);
+    v["refund_details"] = Value::Array(refunds);
+    v
+}
+
+pub async fn orders(State(app): AppState) -> Response {
+    let orders: Vec<Order> = app.state().orders.values().cloned().collect();
+    let views: Vec<Value> = orders.iter().map(|o| order_view(&app, o)).collect();
+    Json(views).into_response()
+}
+
+pub async fn order(State(app): AppState, Path(no): Path<String>) -> Response {
+    let order = app.state().orders.get(&no).cloned();
+    match order {
+        Some(o) => Json(order_view(&app, &o)).into_response(),
+        None => error(StatusCode::NOT_FOUND, format!("no order {no}")),
+    }
+}
+
+pub async fn pay(State(app): AppState, Path(no): Path<String>, body: Bytes) -> Response {
+    let request: PayRequest = match body_or_default(&body) {
+        Ok(r) => r,
+        Err(resp) => return *resp,
+    };
+    match mark_paid(&app, &no, request) {
+        PayOutcome::Paid(order) => Json(order_view(&app, &order)).into_response(),
+        PayOutcome::NotFound => error(StatusCode::NOT_FOUND, format!("no order {no}")),
+        PayOutcome::Refused(why) => error(StatusCode::CONFLICT, why),
+    }
+}
+
+pub async fn notifies(State(app): AppState) -> Response {
+    Json(json!(app.state().notifies)).into_response()
+}
+
+/// Forgets every order, refund and notify, stops pending retries, clears faults and
+/// restarts the connection counters.
+pub async fn reset(State(app): AppState) -> Response {
+    {
+        let mut state = app.state();
+        let generation = state.generation + 1;
+        *state = Default::default();
+        state.generation = generation;
+    }
+    *app.faults() = Faults::default();
+    app.stats.reset();
+    Json(json!({ "ok": true })).into_response()
+}
+
+pub async fn stats(State(app): AppState) -> Response {
+    Json(app.stats.json()).into_response()
+}
+
+pub async fn get_faults(State(app): AppState) -> Response {
+    Json(json!(*app.faults())).into_response()
+}
+
+pub async fn set_faults(State(app): AppState, body: Bytes) -> Response {
+    let faults: Faults = match body_or_default(&body) {
+        Ok(f) => f,
+        Err(resp) => return *resp,
+    };
+    if let Err(why) = faults.validate() {
+        return error(StatusCode::BAD_REQUEST, why);
+    }
+    eprintln!("wxpay-mock: faults set to {}", json!(faults));
+    *app.faults() = faults.clone();
+    Json(json!(faults)).into_response()
+}

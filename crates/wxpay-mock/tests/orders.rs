@@ -1,0 +1,434 @@
+//! unifiedorder, orderquery, closeorder, the validation order, the payer and payment notifies.
+
+mod common;
+
+use common::*;
+use std::time::Duration;
+use wxpay_core::{SignType, sign};
+
+const NOTIFY: &str = "https://shop.example/notify";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unified_order_trade_types_and_reentry() {
+    let mock = start(false);
+    let api = Api::new(&mock, false);
+
+    let first = api.unified_order("A1001", NOTIFY).await;
+    assert_eq!(field(&first, "trade_type"), "NATIVE");
+    assert!(field(&first, "code_url").starts_with("weixin://wxpay/bizpayurl?pr="));
+    let prepay_id = field(&first, "prepay_id");
+    assert!(
+        prepay_id.starts_with("wx") && prepay_id.len() == 36,
+        "{prepay_id}"
+    );
+    assert_eq!(field(&first, "appid"), mock.appid());
+    assert_eq!(field(&first, "mch_id"), mock.mch_id());
+
+    // Same out_trade_no, same parameters: the same prepay_id.
+    let again = api.unified_order("A1001", NOTIFY).await;
+    assert_eq!(field(&again, "prepay_id"), prepay_id);
+
+    // Same out_trade_no, another amount.
+    let changed = api
+        .call(
+            "pay/unifiedorder",
+            &[
+                ("body", "Test"),
+                ("out_trade_no", "A1001"),
+                ("total_fee", "99"),
+                ("spbill_create_ip", "127.0.0.1"),
+                ("notify_url", NOTIFY),
+                ("trade_type", "NATIVE"),
+                ("product_id", "sku-1"),
+            ],
+        )
+        .await;
+    assert_eq!(field(&changed, "result_code"), "FAIL");
+    assert_eq!(field(&changed, "err_code"), "INVALID_REQUEST");
+
+    // JSAPI with HMAC-SHA256: the answer is signed with HMAC (verified by call_with).
+    let jsapi = api
+        .call_with(
+            "pay/unifiedorder",
+            &[
+                ("body", "Test"),
+                ("out_trade_no", "A1002"),
+                ("total_fee", "1"),
+                ("spbill_create_ip", "::1"),
+                ("notify_url", NOTIFY),
+                ("trade_type", "JSAPI"),
+                ("openid", "oUser"),
+            ],
+            Some(SignType::HmacSha256),
+            mock.key(),
+        )
+        .await;
+    assert_eq!(field(&jsapi, "result_code"), "SUCCESS");
+    assert_eq!(field(&jsapi, "sign").len(), 64);
+    assert!(get(&jsapi, "code_url").is_none());
+
+    let mweb = api
+        .call(
+            "pay/unifiedorder",
+            &[
+                ("body", "Test"),
+                ("out_trade_no", "A1003"),
+                ("total_fee", "1"),
+                ("spbill_create_ip", "10.0.0.1"),
+                ("notify_url", NOTIFY),
+                ("trade_type", "MWEB"),
+                (
+                    "scene_info",
+                    r#"{"h5_info":{"type":"Wap","wap_url":"https://m.example","wap_name":"shop"}}"#,
+                ),
+            ],
+        )
+        .await;
+    assert!(field(&mweb, "mweb_url").starts_with("https://"));
+
+    let app = api
+        .call(
+            "pay/unifiedorder",
+            &[
+                ("body", "Test"),
+                ("out_trade_no", "A1004"),
+                ("total_fee", "1"),
+                ("spbill_create_ip", "10.0.0.1"),
+                ("notify_url", NOTIFY),
+                ("trade_type", "APP"),
+            ],
+        )
+        .await;
+    assert_eq!(field(&app, "trade_type"), "APP");
+}
+
+/// One request per validation step, each failing only that step.
+#[tokio::test(flavor = "multi_thread")]
+async fn validation_order() {
+    let mock = start(false);
+    let api = Api::new(&mock, false);
+    let key = mock.key().to_owned();
+    let order = [
+        ("body", "Test"),
+        ("out_trade_no", "V1"),
+        ("total_fee", "1"),
+        ("spbill_create_ip", "127.0.0.1"),
+        ("notify_url", NOTIFY),
+        ("trade_type", "NATIVE"),
+        ("product_id", "p"),
+    ];
+    let fail_msg = |fields: Fields| {
+        assert_eq!(field(&fields, "return_code"), "FAIL", "{fields:?}");
+        assert_eq!(
+            fields.len(),
+            2,
+            "a FAIL answer has only return_code and return_msg"
+        );
+        field(&fields, "return_msg").to_owned()
+    };
+
+    let resp = api
+        .client
+        .get(format!("{}/pay/unifiedorder", mock.url()))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(
+        fail_msg(decode(&resp.bytes().await.expect("body"))),
+        "请使用post方法"
+    );
+
+    let empty = api.raw("pay/unifiedorder", "").await;
+    assert_eq!(
+        fail_msg(decode(&empty.bytes().await.expect("body"))),
+        "post数据为空"
+    );
+
+    let gbk = api
+        .raw(
+            "pay/unifiedorder",
+            b"<xml><body>\xb2\xe2</body></xml>".to_vec(),
+        )
+        .await;
+    assert!(fail_msg(decode(&gbk.bytes().await.expect("body"))).starts_with("编码格式错误"));
+
+    for bad in [
+        "<xml><a>1</a>",
+        "<!DOCTYPE x [<!ENTITY e \"x\">]><xml><a>&e;</a></xml>",
+        "<xml><a><b>1</b></a></xml>",
+        "<xml><a>1</a><a>2</a></xml>",
+    ] {
+        let resp = api.raw("pay/unifiedorder", bad).await;
+        assert_eq!(
+            fail_msg(decode(&resp.bytes().await.expect("body"))),
+            "XML格式错误",
+            "{bad}"
+        );
+    }
+
+    // Missing fields are reported before the (also wrong) signature.
+    let lacking = api
+        .call_with("pay/unifiedorder", &[("body", "Test")], None, "wrong-key")
+        .await;
+    let msg = fail_msg(lacking);
+    assert!(
+        msg.starts_with("缺少参数") && msg.contains("out_trade_no"),
+        "{msg}"
+    );
+
+    // NATIVE needs product_id.
+    let no_product: Vec<_> = order
+        .iter()
+        .filter(|(k, _)| *k != "product_id")
+        .copied()
+        .collect();
+    let msg = fail_msg(api.call("pay/unifiedorder", &no_product).await);
+    assert!(msg.contains("product_id"), "{msg}");
+
+    let mut bad_type: Vec<_> = order.to_vec();
+    bad_type.push(("sign_type", "SHA1"));
+    let body = signed_body(&mock, &bad_type, None, &key);
+    let resp = api.raw("pay/unifiedorder", body).await;
+    assert_eq!(
+        fail_msg(decode(&resp.bytes().await.expect("body"))),
+        "sign_type参数格式错误"
+    );
+
+    let wrong_key = api
+        .call_with(
+            "pay/unifiedorder",
+            &order,
+            None,
+            "00000000000000000000000000000000",
+        )
+        .await;
+    assert_eq!(fail_msg(wrong_key), "签名错误");
+
+    // A request declaring HMAC but signed with MD5.
+    let mut declared: Vec<_> = order.to_vec();
+    declared.push(("sign_type", "HMAC-SHA256"));
+    let body = signed_body(&mock, &declared, None, &key);
+    let resp = api.raw("pay/unifiedorder", body).await;
+    assert_eq!(
+        fail_msg(decode(&resp.bytes().await.expect("body"))),
+        "签名错误"
+    );
+
+    // From here on the answers are signed business failures.
+    let mut other_app: Vec<_> = order.to_vec();
+    other_app.push(("appid", "wx0000000000000000"));
+    let fields = api.call("pay/unifiedorder", &other_app).await;
+    assert_eq!(field(&fields, "err_code"), "APPID_MCHID_NOT_MATCH");
+
+    for (name, value) in [
+        ("total_fee", "0"),
+        ("total_fee", "1.5"),
+        ("total_fee", "-3"),
+        ("out_trade_no", "A@1"),
+        ("out_trade_no", "123456789012345678901234567890123"),
+        ("spbill_create_ip", "not-an-ip"),
+        ("trade_type", "FACE"),
+        ("notify_url", "https://shop.example/n?x=1"),
+    ] {
+        let mut params: Vec<_> = order.iter().filter(|(k, _)| *k != name).copied().collect();
+        params.push((name, value));
+        let fields = api.call("pay/unifiedorder", &params).await;
+        assert_eq!(field(&fields, "result_code"), "FAIL", "{name}={value}");
+        assert_eq!(field(&fields, "err_code"), "PARAM_ERROR", "{name}={value}");
+        assert_eq!(
+            field(&fields, "err_code_des"),
+            format!("{name}参数格式错误")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn query_close_and_states() {
+    let mock = start(false);
+    let api = Api::new(&mock, false);
+
+    let missing = api
+        .call("pay/orderquery", &[("out_trade_no", "nope")])
+        .await;
+    assert_eq!(field(&missing, "err_code"), "ORDERNOTEXIST");
+
+    api.unified_order("Q1", NOTIFY).await;
+    let q = api.call("pay/orderquery", &[("out_trade_no", "Q1")]).await;
+    assert_eq!(field(&q, "trade_state"), "NOTPAY");
+    assert_eq!(field(&q, "total_fee"), "88");
+
+    let paid = api.pay("Q1", "").await;
+    assert_eq!(paid["state"], "SUCCESS");
+    let transaction_id = paid["transaction_id"]
+        .as_str()
+        .expect("transaction_id")
+        .to_owned();
+    assert_eq!(transaction_id.len(), 28);
+
+    // transaction_id wins over out_trade_no.
+    let q = api
+        .call(
+            "pay/orderquery",
+            &[
+                ("out_trade_no", "nope"),
+                ("transaction_id", &transaction_id),
+            ],
+        )
+        .await;
+    assert_eq!(field(&q, "trade_state"), "SUCCESS");
+    assert_eq!(field(&q, "out_trade_no"), "Q1");
+    assert_eq!(field(&q, "cash_fee"), "88");
+    assert_eq!(field(&q, "time_end").len(), 14);
+
+    let close = api.call("pay/closeorder", &[("out_trade_no", "Q1")]).await;
+    assert_eq!(field(&close, "err_code"), "ORDERPAID");
+    let again = api.unified_order_expect_err("Q1").await;
+    assert_eq!(again, "ORDERPAID");
+
+    api.unified_order("Q2", NOTIFY).await;
+    let close = api.call("pay/closeorder", &[("out_trade_no", "Q2")]).await;
+    assert_eq!(field(&close, "result_code"), "SUCCESS");
+    let close = api.call("pay/closeorder", &[("out_trade_no", "Q2")]).await;
+    assert_eq!(field(&close, "err_code"), "ORDERCLOSED");
+    let q = api.call("pay/orderquery", &[("out_trade_no", "Q2")]).await;
+    assert_eq!(field(&q, "trade_state"), "CLOSED");
+    assert_eq!(api.unified_order_expect_err("Q2").await, "ORDERCLOSED");
+
+    // The payer can also fail.
+    api.unified_order("Q3", NOTIFY).await;
+    let failed = api.pay("Q3", r#"{"fail":true}"#).await;
+    assert_eq!(failed["state"], "PAYERROR");
+
+    let orders = api.control(reqwest::Method::GET, "orders", "").await;
+    assert_eq!(orders.as_array().map(Vec::len), Some(3));
+    let one = api.control(reqwest::Method::GET, "orders/Q2", "").await;
+    assert_eq!(one["state"], "CLOSED");
+}
+
+impl Api<'_> {
+    async fn unified_order_expect_err(&self, no: &str) -> String {
+        let fields = self
+            .call(
+                "pay/unifiedorder",
+                &[
+                    ("body", "Test"),
+                    ("out_trade_no", no),
+                    ("total_fee", "88"),
+                    ("spbill_create_ip", "127.0.0.1"),
+                    ("notify_url", NOTIFY),
+                    ("trade_type", "NATIVE"),
+                    ("product_id", "sku-1"),
+                ],
+            )
+            .await;
+        field(&fields, "err_code").to_owned()
+    }
+}
+
+/// The receiver fails twice (HTTP 500, then a FAIL reply), then acknowledges: exactly three
+/// attempts, spaced by the (scaled) schedule, each a correctly signed notify.
+#[tokio::test(flavor = "multi_thread")]
+async fn payment_notify_retries_until_success() {
+    let mock = start(false);
+    let api = Api::new(&mock, false);
+    let receiver = Receiver::start(2).await;
+
+    api.call_with(
+        "pay/unifiedorder",
+        &[
+            ("body", "Test"),
+            ("out_trade_no", "N1"),
+            ("total_fee", "100"),
+            ("spbill_create_ip", "127.0.0.1"),
+            ("notify_url", &receiver.url),
+            ("trade_type", "NATIVE"),
+            ("product_id", "p"),
+            ("attach", "cart=7"),
+        ],
+        Some(SignType::HmacSha256),
+        mock.key(),
+    )
+    .await;
+    api.pay("N1", r#"{"coupon_fee":10,"openid":"oPayer"}"#)
+        .await;
+
+    let done = eventually(Duration::from_secs(5), || async {
+        api.notifies().await.iter().any(|n| n["ok"] == true)
+    })
+    .await;
+    assert!(done, "no acknowledged notify: {:?}", api.notifies().await);
+    // Give a wrong fourth attempt the time to show up: the next wait would be 30 ms.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let attempts = api.notifies().await;
+    assert_eq!(attempts.len(), 3, "{attempts:?}");
+    assert_eq!(receiver.bodies().len(), 3);
+    assert_eq!(attempts[0]["http_status"], 500);
+    assert_eq!(attempts[0]["ok"], false);
+    assert_eq!(attempts[1]["http_status"], 200);
+    assert_eq!(attempts[1]["ok"], false);
+    assert_eq!(attempts[2]["ok"], true);
+    assert_eq!(attempts[2]["attempt"], 3);
+    assert_eq!(attempts[2]["kind"], "payment");
+    assert_eq!(attempts[2]["url"], receiver.url.as_str());
+    // 15 s / 1000 between the first two attempts.
+    let t0 = attempts[0]["time_ms"].as_u64().expect("time");
+    let t1 = attempts[1]["time_ms"].as_u64().expect("time");
+    assert!(t1 >= t0 + 14, "{t0} {t1}");
+
+    let body = &receiver.bodies()[2];
+    let notify = decode(body);
+    sign::verify(&notify, mock.key(), SignType::HmacSha256).expect("notify signature");
+    assert_eq!(field(&notify, "sign_type"), "HMAC-SHA256");
+    assert_eq!(field(&notify, "return_code"), "SUCCESS");
+    assert_eq!(field(&notify, "result_code"), "SUCCESS");
+    assert_eq!(field(&notify, "out_trade_no"), "N1");
+    assert_eq!(field(&notify, "total_fee"), "100");
+    assert_eq!(field(&notify, "cash_fee"), "90");
+    assert_eq!(field(&notify, "coupon_fee"), "10");
+    assert_eq!(field(&notify, "coupon_count"), "1");
+    assert_eq!(field(&notify, "coupon_fee_0"), "10");
+    assert_eq!(field(&notify, "openid"), "oPayer");
+    assert_eq!(field(&notify, "attach"), "cart=7");
+    assert_eq!(field(&notify, "appid"), mock.appid());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn notify_schedule_gives_up_after_fifteen_retries() {
+    // Scale 10^6: the whole 24 h schedule takes under 0.1 s.
+    let mock = wxpay_mock::MockServer::start(wxpay_mock::MockOptions {
+        time_scale: 1_000_000.0,
+        ..Default::default()
+    })
+    .expect("mock");
+    let api = Api::new(&mock, false);
+    let receiver = Receiver::start(usize::MAX).await;
+    api.unified_order("N2", &receiver.url).await;
+    api.pay("N2", "").await;
+    let all = eventually(Duration::from_secs(10), || async {
+        api.notifies().await.len() >= 16
+    })
+    .await;
+    assert!(all);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(api.notifies().await.len(), 16, "1 delivery + 15 retries");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stats_count_pooled_connections_and_reset() {
+    let mock = start(true);
+    let api = Api::new(&mock, false);
+    for _ in 0..3 {
+        api.call("pay/orderquery", &[("out_trade_no", "x")]).await;
+    }
+    let stats = api.control(reqwest::Method::GET, "stats", "").await;
+    assert_eq!(stats["connections"], 1, "{stats}");
+    assert_eq!(stats["tls_connections"], 1);
+    assert_eq!(stats["requests"], 4);
+
+    api.unified_order("R1", NOTIFY).await;
+    api.control(reqwest::Method::POST, "reset", "").await;
+    let orders = api.control(reqwest::Method::GET, "orders", "").await;
+    assert_eq!(orders, serde_json::json!([]));
+    let stats = api.control(reqwest::Method::GET, "stats", "").await;
+    assert_eq!(stats["requests"], 2, "the reset and this request: {stats}");
+}
