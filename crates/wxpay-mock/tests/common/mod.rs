@@ -63,6 +63,13 @@ pub fn decode(body: &[u8]) -> Fields {
     )
 }
 
+/// Signs exactly `fields` (MD5) and encodes them with the `sign`.
+pub fn sign_exactly(mut fields: Fields, key: &str) -> String {
+    let signature = sign::sign(&fields, key, SignType::Md5);
+    fields.push(("sign".into(), signature.as_str().into()));
+    xml::encode(&fields).expect("encodes")
+}
+
 /// Signs `params` plus appid/mch_id/nonce_str (and sign_type unless MD5 is implied).
 pub fn signed_body(
     mock: &MockServer,
