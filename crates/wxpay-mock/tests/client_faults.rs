@@ -1,0 +1,202 @@
+//! Retries, timeouts, failover, connection reuse and concurrency of
+//! `wxpay_core::client::Client`, with faults injected into the HTTPS mock.
+
+mod client_support;
+
+use client_support::*;
+use std::time::{Duration, Instant};
+use wxpay_core::Error;
+use wxpay_core::api::Api;
+use wxpay_core::config::Value;
+
+fn query(no: &str) -> wxpay_core::api::Fields {
+    fields(&[("out_trade_no", no)])
+}
+
+#[test]
+fn systemerror_is_retried_with_identical_fields() {
+    let mock = mock(false);
+    let c = client(&mock, &[("retries", Value::Int(2))]);
+    order(&c, "E1", 1);
+    faults(
+        &mock,
+        r#"{"system_error_rate": 1, "count": 2, "path": "pay/orderquery"}"#,
+    );
+    let q = c.call(Api::OrderQuery, query("E1")).unwrap();
+    assert_eq!(get(&q, "trade_state"), "NOTPAY");
+
+    // More failures than retries: the SYSTEMERROR comes back, marked retryable.
+    let once = client(&mock, &[("retries", Value::Int(1))]);
+    faults(
+        &mock,
+        r#"{"system_error_rate": 1, "count": 2, "path": "pay/orderquery"}"#,
+    );
+    match once.call(Api::OrderQuery, query("E1")) {
+        Err(Error::Api(e)) => assert!(e.err_code == "SYSTEMERROR" && e.is_retryable()),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn micropay_is_never_resent() {
+    let mock = mock(false);
+    let c = client(&mock, &[("retries", Value::Int(3))]);
+    let micropay = |no: &str| {
+        fields(&[
+            ("body", "pos"),
+            ("out_trade_no", no),
+            ("total_fee", "5"),
+            ("auth_code", "134567890123459999"),
+        ])
+    };
+    // A SYSTEMERROR answer and a dropped connection both leave the outcome unknown: each
+    // costs exactly one micropay request (the other request counted is the stats call).
+    for (fault, no) in [("system_error_rate", "P1"), ("drop_rate", "P2")] {
+        faults(
+            &mock,
+            &format!(r#"{{"{fault}": 1, "count": 1, "path": "pay/micropay"}}"#),
+        );
+        let before = stats(&mock)["requests"].as_u64().unwrap();
+        match c.call(Api::Micropay, micropay(no)) {
+            Err(Error::Api(e)) => assert_eq!(e.err_code, "SYSTEMERROR"),
+            Err(Error::Http(e)) => assert!(e.message.contains("/pay/micropay"), "{}", e.message),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            stats(&mock)["requests"].as_u64().unwrap() - before,
+            2,
+            "{fault}"
+        );
+    }
+}
+
+#[test]
+fn timeouts_are_reported_and_bounded() {
+    let mock = mock(false);
+    let c = client(
+        &mock,
+        &[("timeout", Value::Float(0.3)), ("retries", Value::Int(0))],
+    );
+    order(&c, "W1", 1);
+    faults(&mock, r#"{"latency_ms": 1500, "count": 1}"#);
+    let started = Instant::now();
+    match c.call(Api::OrderQuery, query("W1")) {
+        Err(Error::Http(e)) => {
+            assert!(e.timeout, "{e:?}");
+            assert!(e.message.contains("/pay/orderquery"), "{}", e.message);
+            assert!(!e.message.contains(mock.key()));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(1200),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // With a retry, the second attempt (no latency left) succeeds.
+    let retrying = client(
+        &mock,
+        &[("timeout", Value::Float(0.3)), ("retries", Value::Int(1))],
+    );
+    faults(&mock, r#"{"latency_ms": 1500, "count": 1}"#);
+    retrying.call(Api::OrderQuery, query("W1")).unwrap();
+}
+
+#[test]
+fn dropped_connections_are_retried() {
+    let mock = mock(false);
+    let c = client(&mock, &[("retries", Value::Int(1))]);
+    order(&c, "D1", 1);
+    faults(
+        &mock,
+        r#"{"drop_rate": 1, "count": 2, "path": "pay/orderquery"}"#,
+    );
+    // Two drops: the free retry for a closed connection, then the configured one.
+    c.call(Api::OrderQuery, query("D1")).unwrap();
+    let none = client(&mock, &[("retries", Value::Int(0))]);
+    faults(
+        &mock,
+        r#"{"drop_rate": 1, "count": 2, "path": "pay/orderquery"}"#,
+    );
+    match none.call(Api::OrderQuery, query("D1")) {
+        Err(Error::Http(e)) => assert!(e.message.contains("/pay/orderquery"), "{}", e.message),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn failover_to_the_backup_and_cool_down() {
+    let mock = mock(true);
+    let c = client(&mock, &[("retries", Value::Int(1))]);
+    order(&c, "F1", 1);
+    faults(&mock, r#"{"primary_down": true}"#);
+    // The primary refuses: the retry goes to the backup, which shares the state.
+    let q = c.call(Api::OrderQuery, query("F1")).unwrap();
+    assert_eq!(get(&q, "out_trade_no"), "F1");
+    // During the cool-down even a client without retries goes straight to the backup.
+    let no_retry = client(&mock, &[("retries", Value::Int(0))]);
+    no_retry.call(Api::OrderQuery, query("F1")).unwrap();
+}
+
+#[test]
+fn without_failover_a_dead_primary_is_an_http_error() {
+    let mock = mock(true);
+    let c = client(
+        &mock,
+        &[("retries", Value::Int(1)), ("failover", Value::Bool(false))],
+    );
+    faults(&mock, r#"{"primary_down": true}"#);
+    match c.call(Api::OrderQuery, query("F2")) {
+        Err(Error::Http(e)) => assert!(e.message.contains("/pay/orderquery"), "{}", e.message),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn connections_are_reused() {
+    let mock = mock(false);
+    let c = client(&mock, &[]);
+    order(&c, "K1", 1);
+    control(&mock, "POST", "/mock/reset", "");
+    for _ in 0..200 {
+        // The order is gone after the reset; ORDERNOTEXIST is a signed answer all the same.
+        match c.call(Api::OrderQuery, query("K1")) {
+            Err(Error::Api(e)) => assert_eq!(e.err_code, "ORDERNOTEXIST"),
+            other => panic!("{other:?}"),
+        }
+    }
+    let s = stats(&mock);
+    // The stats request opens one connection of its own.
+    let tls = s["tls_connections"].as_u64().unwrap() - 1;
+    assert!(tls <= 2, "{s}");
+    assert!(s["requests"].as_u64().unwrap() >= 200, "{s}");
+}
+
+#[test]
+fn query_orders_runs_concurrently_and_keeps_order() {
+    let mock = mock(false);
+    let c = client(&mock, &[]);
+    let mut nos: Vec<String> = (0..50).map(|i| format!("Q{i:03}")).collect();
+    for no in &nos[..49] {
+        order(&c, no, 1);
+    }
+    // The last one does not exist: it still gets its entry, with its error.
+    nos.reverse();
+    faults(&mock, r#"{"latency_ms": 200, "path": "pay/orderquery"}"#);
+    let started = Instant::now();
+    let results = c.query_orders(&nos, 25);
+    let elapsed = started.elapsed();
+    faults(&mock, "{}");
+    // Sequentially this is 50 × 200 ms = 10 s.
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    assert_eq!(results.len(), 50);
+    for (i, (no, result)) in results.iter().enumerate() {
+        assert_eq!(no, &nos[i]);
+        match (i, result) {
+            (0, Err(Error::Api(e))) => assert_eq!(e.err_code, "ORDERNOTEXIST"),
+            (_, Ok(f)) => assert_eq!(get(f, "out_trade_no"), no),
+            other => panic!("{other:?}"),
+        }
+    }
+}
