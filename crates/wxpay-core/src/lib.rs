@@ -18,6 +18,8 @@ pub mod qr;
 pub mod sign;
 pub mod xml;
 
+pub use api::Api;
+pub use client::Client;
 pub use config::Config;
 pub use error::{ApiError, Error, HttpError, Result};
 pub use sign::SignType;
