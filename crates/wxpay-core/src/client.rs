@@ -220,8 +220,8 @@ impl Client {
                 {
                     return Err(Error::Api(e));
                 }
-                Err(Error::Config(m)) => return Err(Error::Config(m)),
-                Err(Error::InvalidArgument(m)) => return Err(Error::InvalidArgument(m)),
+                // Refused before sending: nothing to settle.
+                Err(e @ (Error::Config(_) | Error::InvalidArgument(_))) => return Err(e),
                 // Unknown outcome: find out below.
                 Err(_) => {}
             }
