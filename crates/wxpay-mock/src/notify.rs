@@ -110,13 +110,15 @@ fn spawn(
             }
             let (http_status, reply, error) = post(&app, &url, &body).await;
             let ok = http_status == Some(200) && acknowledged(&reply);
+            let time_ms = now_ms();
             let record = NotifyAttempt {
                 kind,
                 out_trade_no: out_trade_no.clone(),
                 out_refund_no: out_refund_no.clone(),
                 url: url.clone(),
                 attempt,
-                time_ms: now_ms(),
+                time: Beijing::at(time_ms).dashed(),
+                time_ms,
                 http_status,
                 reply,
                 error,

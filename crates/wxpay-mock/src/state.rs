@@ -163,6 +163,8 @@ pub struct NotifyAttempt {
     pub url: String,
     /// 1 for the first delivery.
     pub attempt: u32,
+    /// Beijing time, `yyyy-MM-dd HH:mm:ss`.
+    pub time: String,
     pub time_ms: u64,
     pub http_status: Option<u16>,
     pub reply: String,

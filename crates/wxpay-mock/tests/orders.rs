@@ -432,3 +432,57 @@ async fn stats_count_pooled_connections_and_reset() {
     let stats = api.control(reqwest::Method::GET, "stats", "").await;
     assert_eq!(stats["requests"], 2, "the reset and this request: {stats}");
 }
+
+/// An https notify_url is trusted when its certificate comes from the mock's CA (here the
+/// mock's own server.pem, as a test receiver would use it).
+#[tokio::test(flavor = "multi_thread")]
+async fn payment_notify_over_https() {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    install_provider();
+    let mock = start(false);
+    let api = Api::new(&mock, false);
+
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(mock.server_cert_path())
+            .expect("server.pem")
+            .collect::<Result<_, _>>()
+            .expect("certs");
+    let key = PrivateKeyDer::from_pem_file(mock.server_key_path()).expect("server-key.pem");
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .expect("tls config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("https://{}/notify", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(|_req| async {
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(axum::body::Body::from(
+                        wxpay_core::notify::SUCCESS_REPLY,
+                    )))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+
+    api.unified_order("TLS1", &url).await;
+    api.pay("TLS1", "").await;
+    let delivered = eventually(Duration::from_secs(5), || async {
+        api.notifies().await.iter().any(|n| n["ok"] == true)
+    })
+    .await;
+    assert!(delivered, "{:?}", api.notifies().await);
+    assert_eq!(api.notifies().await.len(), 1);
+}
