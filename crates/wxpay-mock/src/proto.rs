@@ -477,20 +477,15 @@ fn render(app: &App, req: Option<&Req>, answer: Answer, fault: FaultAction) -> R
             None => encode_or_500(&fields),
         },
         Answer::File { body, gzip, digest } => {
-            let mut response = if gzip {
-                ([(header::CONTENT_TYPE, "application/x-gzip")], body.clone()).into_response()
+            let digest = digest.then(|| format!("SHA={}", crate::app::hex_sha1(&body)));
+            let content_type = if gzip {
+                "application/x-gzip"
             } else {
-                (
-                    [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                    body.clone(),
-                )
-                    .into_response()
+                "text/plain; charset=utf-8"
             };
-            if digest {
-                let value = format!("SHA={}", crate::app::hex_sha1(&body));
-                if let Ok(v) = HeaderValue::from_str(&value) {
-                    response.headers_mut().insert("Digest", v);
-                }
+            let mut response = ([(header::CONTENT_TYPE, content_type)], body).into_response();
+            if let Some(v) = digest.and_then(|d| HeaderValue::from_str(&d).ok()) {
+                response.headers_mut().insert("Digest", v);
             }
             response
         }

@@ -107,7 +107,7 @@ where
         .keep_alive(true)
         .serve_connection(TokioIo::new(io), service)
         .await
-        && !e.to_string().contains("dropped by fault")
+        && !std::error::Error::source(&e).is_some_and(|cause| cause.is::<Dropped>())
     {
         eprintln!("wxpay-mock: connection ended with an error: {e}");
     }
