@@ -224,10 +224,149 @@ final class Client
     }
 
     /**
+     * The v2 calls. Each fills appid, mch_id (sub_*), nonce_str, sign_type and sign (and
+     * notify_url / spbill_create_ip where needed), checks required fields, posts over
+     * pooled HTTPS, verifies the signed answer and returns its fields.
+     *
+     * @param array<string, string|int|array|null> $params
+     * @return array<string, string>
+     * @throws InvalidArgumentException|HttpException|SignatureException|ApiException|XmlException
+     */
+    public function unifiedOrder(array $params): array
+    {
+    }
+
+    /** @see unifiedOrder() */
+    public function orderQuery(array $params): array
+    {
+    }
+
+    /** @see unifiedOrder() */
+    public function closeOrder(array $params): array
+    {
+    }
+
+    /** Needs cert_path/key_path. Retries keep the same out_refund_no. @see unifiedOrder() */
+    public function refund(array $params): array
+    {
+    }
+
+    /** @see unifiedOrder() */
+    public function refundQuery(array $params): array
+    {
+    }
+
+    /** The bill text, gunzipped when tar_type=GZIP; parse it with Bill::parse(). */
+    public function downloadBill(array $params): string
+    {
+    }
+
+    /** Needs cert_path/key_path; always HMAC-SHA256. */
+    public function downloadFundFlow(array $params): string
+    {
+    }
+
+    /** Sent once, never retried blindly: see micropaySettle(). @see unifiedOrder() */
+    public function micropay(array $params): array
+    {
+    }
+
+    /** Needs cert_path/key_path. @see unifiedOrder() */
+    public function reverse(array $params): array
+    {
+    }
+
+    /** @see unifiedOrder() */
+    public function shortUrl(array $params): array
+    {
+    }
+
+    /** @see unifiedOrder() */
+    public function authCodeToOpenid(array $params): array
+    {
+    }
+
+    /** @see unifiedOrder() */
+    public function report(array $params): array
+    {
+    }
+
+    /**
+     * Any other v2 endpoint (path such as '/pay/somecall'); the answer is verified as signed.
+     *
+     * @param array<string, string|int|array|null> $params
+     * @return array<string, string>
+     */
+    public function request(string $path, array $params, bool $cert = false): array
+    {
+    }
+
+    /**
+     * Queries orders concurrently. Every distinct number gets an entry, in the order given.
+     *
+     * @param list<string|int> $outTradeNos
+     * @return array<string, array<string, string>|Exception>
+     */
+    public function queryOrders(array $outTradeNos, int $concurrency = 16): array
+    {
+    }
+
+    /**
+     * micropay once; on an unknown outcome poll orderquery, then reverse (while recall=Y).
+     *
+     * @param array<string, string|int|null> $params
+     * @return array{outcome: 'PAID'|'REVERSED', response: array<string, string>}
+     * @throws ApiException on a definite refusal (AUTHCODEEXPIRE, NOTENOUGH, …)
+     */
+    public function micropaySettle(array $params, float $waitSeconds = 5.0, int $maxPolls = 6): array
+    {
+    }
+
+    /**
      * @param array<string, string> $notify a verified notify
      * @throws SignatureException
      */
     public function assertNotifyMatches(array $notify, string $outTradeNo, int $totalFee): void
+    {
+    }
+}
+
+/** QR codes for code_url (Native) and bizpayurl links; not instantiable. */
+final class Qr
+{
+    /** @throws \Exception always: the class only has static methods */
+    public function __construct()
+    {
+    }
+
+    public static function svg(string $text): string
+    {
+    }
+
+    /** PNG bytes. */
+    public static function png(string $text): string
+    {
+    }
+
+    /** Unicode half blocks for a terminal. */
+    public static function text(string $text): string
+    {
+    }
+}
+
+/** WeChat's bill text; not instantiable. */
+final class Bill
+{
+    /** @throws \Exception always: the class only has static methods */
+    public function __construct()
+    {
+    }
+
+    /**
+     * @return array{header: list<string>, rows: list<array<string, string>>, summary: array<string, string>}
+     * @throws InvalidArgumentException
+     */
+    public static function parse(string $text): array
     {
     }
 }

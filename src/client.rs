@@ -5,19 +5,23 @@
 
 use crate::convert;
 use crate::engine;
-use crate::exceptions::{PhpResult, to_php};
+use crate::exceptions::{PhpResult, exception_object, to_php};
 use crate::primitives::{sign_params, verify_params};
+use ext_php_rs::binary::Binary;
 use ext_php_rs::binary_slice::BinarySlice;
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::class::RegisteredClass;
 use ext_php_rs::ffi;
 use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::prelude::*;
+use ext_php_rs::types::Zval;
 use ext_php_rs::types::{ZendHashTable, ZendStr};
 use std::ffi::c_int;
 use std::sync::atomic::{AtomicPtr, Ordering};
+use std::time::Duration;
 use std::time::{SystemTime, UNIX_EPOCH};
-use wxpay_core::{Config, Error, invoke, nonce, notify};
+use wxpay_core::client::Settlement;
+use wxpay_core::{Api, Client as CoreClient, Config, Error, invoke, nonce, notify};
 
 /// A merchant's client. The key is a plain Rust field, invisible to PHP: not a property,
 /// so `var_dump`, `var_export`, `json_encode` and `(array)` cannot show it; the class is
@@ -26,7 +30,7 @@ use wxpay_core::{Config, Error, invoke, nonce, notify};
 #[php(name = "WxPay\\Client")]
 #[php(flags = ClassFlags::Final.union(ClassFlags::NoDynamicProperties))]
 pub struct Client {
-    config: Config,
+    core: CoreClient,
 }
 
 fn now() -> u64 {
@@ -50,12 +54,13 @@ impl Client {
     pub fn __construct(config: &ZendHashTable) -> PhpResult<Self> {
         let entries = convert::config_entries(config)?;
         let config = Config::from_entries(entries).map_err(to_php)?;
-        Ok(Self { config })
+        let core = CoreClient::new(config).map_err(to_php)?;
+        Ok(Self { core })
     }
 
     /// What `var_dump`/`print_r` show: identity, never the key.
     pub fn __debug_info(&self) -> ZBox<ZendHashTable> {
-        let c = &self.config;
+        let c = self.config();
         let mut shown = vec![
             ("appid".to_owned(), c.appid.clone()),
             ("mch_id".to_owned(), c.mch_id.clone()),
@@ -73,44 +78,214 @@ impl Client {
 
     /// Signs `params` with this merchant's key and sign type.
     pub fn sign(&self, params: &ZendHashTable) -> PhpResult<String> {
-        sign_params(params, self.config.key.expose(), self.config.sign_type)
+        sign_params(params, self.config().key.expose(), self.config().sign_type)
     }
 
     /// Verifies `params['sign']` with this merchant's key and pinned sign type.
     pub fn verify(&self, params: &ZendHashTable) -> PhpResult<bool> {
-        verify_params(params, self.config.key.expose(), self.config.sign_type)
+        verify_params(params, self.config().key.expose(), self.config().sign_type)
     }
 
     /// `WeixinJSBridge.invoke('getBrandWCPayRequest', …)` / `wx.requestPayment` parameters.
     pub fn jsapiParams(&self, prepayId: &str) -> PhpResult<ZBox<ZendHashTable>> {
         let prepay = check_nonempty("prepayId", prepayId)?;
-        Ok(array(&invoke::jsapi(&self.config, prepay, now(), &fresh_nonce()?)))
+        Ok(array(&invoke::jsapi(
+            self.config(),
+            prepay,
+            now(),
+            &fresh_nonce()?,
+        )))
     }
 
     /// The APP SDK's `PayReq` parameters.
     pub fn appParams(&self, prepayId: &str) -> PhpResult<ZBox<ZendHashTable>> {
         let prepay = check_nonempty("prepayId", prepayId)?;
-        Ok(array(&invoke::app(&self.config, prepay, now(), &fresh_nonce()?)))
+        Ok(array(&invoke::app(
+            self.config(),
+            prepay,
+            now(),
+            &fresh_nonce()?,
+        )))
     }
 
     /// Native mode 1 `weixin://wxpay/bizpayurl?…` for a product.
     pub fn nativeUrl(&self, productId: &str) -> PhpResult<String> {
         let product = check_nonempty("productId", productId)?;
-        Ok(invoke::native_url(&self.config, product, now(), &fresh_nonce()?))
+        Ok(invoke::native_url(
+            self.config(),
+            product,
+            now(),
+            &fresh_nonce()?,
+        ))
     }
 
     /// Parses and verifies a payment notification body: signed with the pinned type, for
     /// this appid and mch_id, with a real payment's fields. Throws otherwise.
     pub fn parseNotify(&self, body: BinarySlice<u8>) -> PhpResult<ZBox<ZendHashTable>> {
-        let fields = notify::parse_payment(&body, &self.config).map_err(to_php)?;
+        let fields = notify::parse_payment(&body, self.config()).map_err(to_php)?;
         Ok(array(&fields))
     }
 
     /// Parses a refund notification: decrypts `req_info` with the key and merges its
     /// fields after the outer ones.
     pub fn parseRefundNotify(&self, body: BinarySlice<u8>) -> PhpResult<ZBox<ZendHashTable>> {
-        let fields = notify::parse_refund(&body, &self.config).map_err(to_php)?;
+        let fields = notify::parse_refund(&body, self.config()).map_err(to_php)?;
         Ok(array(&fields))
+    }
+
+    /// `pay/unifiedorder`: NATIVE (`code_url`), JSAPI (needs `openid`), APP, MWEB.
+    pub fn unifiedOrder(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::UnifiedOrder, params)
+    }
+
+    /// `pay/orderquery` by `transaction_id` or `out_trade_no`.
+    pub fn orderQuery(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::OrderQuery, params)
+    }
+
+    /// `pay/closeorder`.
+    pub fn closeOrder(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::CloseOrder, params)
+    }
+
+    /// `secapi/pay/refund` (client certificate). Retried with the same `out_refund_no`.
+    pub fn refund(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::Refund, params)
+    }
+
+    /// `pay/refundquery`.
+    pub fn refundQuery(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::RefundQuery, params)
+    }
+
+    /// `pay/downloadbill`: the bill text (gunzipped when `tar_type=GZIP`).
+    pub fn downloadBill(&self, params: &ZendHashTable) -> PhpResult<Binary<u8>> {
+        self.download(Api::DownloadBill, params)
+    }
+
+    /// `pay/downloadfundflow` (client certificate, HMAC-SHA256): the bill text.
+    pub fn downloadFundFlow(&self, params: &ZendHashTable) -> PhpResult<Binary<u8>> {
+        self.download(Api::DownloadFundFlow, params)
+    }
+
+    /// `pay/micropay`: sent once, never retried blindly (see `micropaySettle`).
+    pub fn micropay(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::Micropay, params)
+    }
+
+    /// `secapi/pay/reverse` (client certificate).
+    pub fn reverse(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::Reverse, params)
+    }
+
+    /// `tools/shorturl`.
+    pub fn shortUrl(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::ShortUrl, params)
+    }
+
+    /// `tools/authcodetoopenid`.
+    pub fn authCodeToOpenid(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::AuthCodeToOpenid, params)
+    }
+
+    /// `payitil/report` (交易保障).
+    pub fn report(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::Report, params)
+    }
+
+    /// Any other v2 endpoint, e.g. `/pay/somecall`: common fields filled, answer verified.
+    #[php(defaults(cert = false))]
+    pub fn request(
+        &self,
+        path: &str,
+        params: &ZendHashTable,
+        cert: bool,
+    ) -> PhpResult<ZBox<ZendHashTable>> {
+        let fields = convert::owned_params(params)?;
+        let answer = self.core.request(path, fields, cert).map_err(to_php)?;
+        Ok(array(&answer))
+    }
+
+    /// Queries many orders concurrently. Every distinct number gets an entry, in the order
+    /// given: the verified answer, or the `WxPay\Exception` object that explains the failure.
+    #[php(defaults(concurrency = 16))]
+    pub fn queryOrders(
+        &self,
+        outTradeNos: &ZendHashTable,
+        concurrency: i64,
+    ) -> PhpResult<ZBox<ZendHashTable>> {
+        if !(1..=256).contains(&concurrency) {
+            return Err(crate::exceptions::invalid(format!(
+                "concurrency must be from 1 to 256, {concurrency} given"
+            )));
+        }
+        let mut numbers: Vec<String> = Vec::new();
+        for (i, value) in convert::list_values(outTradeNos)?.into_iter().enumerate() {
+            let number = String::from_utf8(value.as_bytes().to_vec()).map_err(|_| {
+                crate::exceptions::invalid(format!("outTradeNos[{i}] is not valid UTF-8"))
+            })?;
+            if !numbers.contains(&number) {
+                numbers.push(number);
+            }
+        }
+        let results = self.core.query_orders(&numbers, concurrency as usize);
+        let mut out =
+            ZendHashTable::with_capacity(u32::try_from(results.len()).unwrap_or(u32::MAX));
+        for (number, result) in results {
+            let value: Zval = match result {
+                Ok(fields) => {
+                    let mut zv = Zval::new();
+                    zv.set_hashtable(array(&fields));
+                    zv
+                }
+                Err(e) => exception_object(&e).map_err(|e| {
+                    crate::exceptions::simple(crate::exceptions::Class::Base, e.to_string())
+                })?,
+            };
+            out.insert(number.as_str(), value).map_err(|e| {
+                crate::exceptions::simple(crate::exceptions::Class::Base, e.to_string())
+            })?;
+        }
+        Ok(out)
+    }
+
+    /// Takes a payment-code payment to a definite end: micropay once, then on an unknown
+    /// outcome poll orderquery every `waitSeconds` up to `maxPolls` times, then reverse.
+    /// Returns `['outcome' => 'PAID'|'REVERSED', 'response' => array]`.
+    #[php(defaults(waitSeconds = 5.0, maxPolls = 6))]
+    pub fn micropaySettle(
+        &self,
+        params: &ZendHashTable,
+        waitSeconds: f64,
+        maxPolls: i64,
+    ) -> PhpResult<ZBox<ZendHashTable>> {
+        if !(0.0..=60.0).contains(&waitSeconds) || !(0..=100).contains(&maxPolls) {
+            return Err(crate::exceptions::invalid(format!(
+                "waitSeconds must be 0 to 60 and maxPolls 0 to 100, {waitSeconds} and {maxPolls} given"
+            )));
+        }
+        let fields = convert::owned_params(params)?;
+        let settled = self
+            .core
+            .micropay_settle(
+                fields,
+                Duration::from_secs_f64(waitSeconds),
+                maxPolls as u32,
+            )
+            .map_err(to_php)?;
+        let (outcome, response) = match &settled {
+            Settlement::Paid(f) => ("PAID", f),
+            Settlement::Reversed(f) => ("REVERSED", f),
+        };
+        let mut out = ZendHashTable::with_capacity(2);
+        let mut response_zv = Zval::new();
+        response_zv.set_hashtable(array(response));
+        let wrap = |e: ext_php_rs::error::Error| {
+            crate::exceptions::simple(crate::exceptions::Class::Base, e.to_string())
+        };
+        out.insert("outcome", outcome).map_err(wrap)?;
+        out.insert("response", response_zv).map_err(wrap)?;
+        Ok(out)
     }
 
     /// Throws `SignatureException` unless a verified notify is for this order and amount.
@@ -133,9 +308,29 @@ impl Client {
     }
 }
 
+impl Client {
+    fn config(&self) -> &Config {
+        self.core.config()
+    }
+
+    fn call(&self, api: Api, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        let fields = convert::owned_params(params)?;
+        let answer = self.core.call(api, fields).map_err(to_php)?;
+        Ok(array(&answer))
+    }
+
+    fn download(&self, api: Api, params: &ZendHashTable) -> PhpResult<Binary<u8>> {
+        let fields = convert::owned_params(params)?;
+        let body = self.core.download(api, fields).map_err(to_php)?;
+        Ok(Binary::from(body))
+    }
+}
+
 fn check_nonempty<'a>(name: &str, value: &'a str) -> PhpResult<&'a str> {
     if value.is_empty() {
-        Err(crate::exceptions::invalid(format!("{name} must not be empty")))
+        Err(crate::exceptions::invalid(format!(
+            "{name} must not be empty"
+        )))
     } else {
         Ok(value)
     }

@@ -82,7 +82,10 @@ fn value<'a>(name: &'a [u8], zv: &'a Zval) -> PhpResult<Option<Value<'a>>> {
     }
     if zv.is_array() && JSON_FIELDS.contains(&name) {
         let json = to_json(zv, 0).map_err(|rule| {
-            invalid(format!("parameter \"{}\" cannot be JSON-encoded: {rule}", show(name)))
+            invalid(format!(
+                "parameter \"{}\" cannot be JSON-encoded: {rule}",
+                show(name)
+            ))
         })?;
         return Ok(Some(Value::Owned(json.to_string())));
     }
@@ -252,7 +255,9 @@ pub fn config_entries(ht: &ZendHashTable) -> PhpResult<Vec<(String, wxpay_core::
 }
 
 /// Builds a PHP array from fields in order.
-pub fn fields_to_array<'a>(fields: impl Iterator<Item = (&'a str, &'a str)>) -> ZBox<ZendHashTable> {
+pub fn fields_to_array<'a>(
+    fields: impl Iterator<Item = (&'a str, &'a str)>,
+) -> ZBox<ZendHashTable> {
     let (lower, _) = fields.size_hint();
     let mut ht = ZendHashTable::with_capacity(lower.try_into().unwrap_or(u32::MAX));
     for (k, v) in fields {
@@ -267,4 +272,41 @@ pub fn fields_to_array<'a>(fields: impl Iterator<Item = (&'a str, &'a str)>) -> 
         std::mem::forget(zv);
     }
     ht
+}
+
+/// Reads a parameter array into owned fields, for calls that leave PHP's thread of control
+/// (the HTTP client). Values must be UTF-8 text, as the XML body requires.
+pub fn owned_params(ht: &ZendHashTable) -> PhpResult<Vec<(String, String)>> {
+    params(ht)?
+        .iter()
+        .map(|(name, value)| {
+            let name = String::from_utf8_lossy(name).into_owned();
+            match std::str::from_utf8(value.as_bytes()) {
+                Ok(v) => Ok((name, v.to_owned())),
+                Err(_) => Err(invalid(format!("parameter \"{name}\" is not valid UTF-8"))),
+            }
+        })
+        .collect()
+}
+
+/// Reads a list of string-or-int values (e.g. order numbers); keys are ignored.
+pub fn list_values(ht: &ZendHashTable) -> PhpResult<Vec<Value<'_>>> {
+    let mut out = Vec::with_capacity(ht.nNumOfElements as usize);
+    let mut index = 0usize;
+    for_each_entry(ht, |_, zv| {
+        let zv = zv.dereference();
+        match (zv.zend_str(), zv.long()) {
+            (Some(s), _) => out.push(Value::Bytes(s.as_bytes())),
+            (None, Some(n)) => out.push(Value::int(n)),
+            _ => {
+                return Err(invalid(format!(
+                    "list element {index} must be a string or int, {} given",
+                    type_name(zv)
+                )));
+            }
+        }
+        index += 1;
+        Ok(())
+    })?;
+    Ok(out)
 }

@@ -173,11 +173,7 @@ pub fn register() -> ext_php_rs::error::Result<()> {
 }
 
 /// Builds an exception object of `class` with `message` and extra protected properties.
-fn object(
-    class: Class,
-    message: &str,
-    props: &[(&str, Zval)],
-) -> ext_php_rs::error::Result<Zval> {
+fn object(class: Class, message: &str, props: &[(&str, Zval)]) -> ext_php_rs::error::Result<Zval> {
     let ce = class.entry();
     let mut obj = ZendObject::new(ce);
     // Protected members are written in the class's own scope, as zend_update_property does.
@@ -202,14 +198,15 @@ fn string_zval(s: &str) -> Zval {
     zv
 }
 
-/// Maps a core error to the PHP exception that reports it.
-pub fn to_php(error: Error) -> PhpException {
+/// Builds the PHP exception object that reports a core error (thrown, or handed back as a
+/// value by `queryOrders`).
+pub fn exception_object(error: &Error) -> ext_php_rs::error::Result<Zval> {
     let message = error.to_string();
-    let built = match &error {
-        Error::Config(_) => return simple(Class::Config, message),
-        Error::InvalidArgument(_) => return simple(Class::InvalidArgument, message),
-        Error::Xml(_) => return simple(Class::Xml, message),
-        Error::Signature(_) => return simple(Class::Signature, message),
+    match error {
+        Error::Config(_) => object(Class::Config, &message, &[]),
+        Error::InvalidArgument(_) => object(Class::InvalidArgument, &message, &[]),
+        Error::Xml(_) => object(Class::Xml, &message, &[]),
+        Error::Signature(_) => object(Class::Signature, &message, &[]),
         Error::Http(e) => {
             let mut timeout = Zval::new();
             timeout.set_bool(e.timeout);
@@ -218,7 +215,11 @@ pub fn to_php(error: Error) -> PhpException {
                 Some(s) => status.set_long(i64::from(s)),
                 None => status.set_null(),
             }
-            object(Class::Http, &message, &[("timeout", timeout), ("status", status)])
+            object(
+                Class::Http,
+                &message,
+                &[("timeout", timeout), ("status", status)],
+            )
         }
         Error::Api(e) => {
             let mut retryable = Zval::new();
@@ -241,10 +242,17 @@ pub fn to_php(error: Error) -> PhpException {
                 ],
             )
         }
-    };
-    match built {
-        Ok(obj) => PhpException::new(message, 0, Class::Base.entry()).with_object(obj),
-        Err(e) => simple(Class::Base, format!("{message} (exception details lost: {e})")),
+    }
+}
+
+/// Maps a core error to the PHP exception that reports it.
+pub fn to_php(error: Error) -> PhpException {
+    match exception_object(&error) {
+        Ok(obj) => PhpException::new(String::new(), 0, Class::Base.entry()).with_object(obj),
+        Err(e) => simple(
+            Class::Base,
+            format!("{error} (exception details lost: {e})"),
+        ),
     }
 }
 

@@ -8,12 +8,14 @@ mod convert;
 mod engine;
 mod exceptions;
 mod primitives;
+mod tools;
 
 use ext_php_rs::prelude::*;
 use ext_php_rs::zend::ModuleEntry;
 use ext_php_rs::{info_table_end, info_table_row, info_table_start};
 
-const FEATURES: &str = "sign MD5 HMAC-SHA256, strict XML, payment and refund notify, JSAPI/APP/Native params";
+const FEATURES: &str = "sign MD5 HMAC-SHA256, strict XML, payment and refund notify, \
+JSAPI/APP/Native params, HTTPS (rustls) with pooling, retries and failover, QR, bills";
 
 /// Module start: engine symbols, exception classes, and the post-startup hook that marks
 /// `Client::__construct`'s `$config` as `#[\SensitiveParameter]`.
@@ -49,5 +51,7 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .class::<primitives::Xml>()
         .class::<primitives::Notify>()
         .class::<client::Client>()
+        .class::<tools::Qr>()
+        .class::<tools::Bill>()
         .info_function(php_info)
 }

@@ -1,0 +1,76 @@
+//! `Qr` and `Bill`: rendering `code_url`s and reading downloaded bills.
+
+use crate::convert::fields_to_array;
+use crate::exceptions::{PhpResult, to_php};
+use ext_php_rs::binary::Binary;
+use ext_php_rs::binary_slice::BinarySlice;
+use ext_php_rs::boxed::ZBox;
+use ext_php_rs::prelude::*;
+use ext_php_rs::types::{ZendHashTable, Zval};
+use wxpay_core::{bill, qr};
+
+/// QR codes for `code_url` (Native) and `bizpayurl` links.
+#[php_class]
+#[php(name = "WxPay\\Qr")]
+#[php(flags = ext_php_rs::flags::ClassFlags::Final)]
+pub struct Qr;
+
+#[php_impl]
+impl Qr {
+    /// An SVG document.
+    pub fn svg(text: &str) -> PhpResult<String> {
+        qr::svg(text).map_err(to_php)
+    }
+
+    /// PNG bytes.
+    pub fn png(text: &str) -> PhpResult<Binary<u8>> {
+        qr::png(text).map(Binary::from).map_err(to_php)
+    }
+
+    /// Unicode half blocks for a terminal.
+    pub fn text(text: &str) -> PhpResult<String> {
+        qr::text(text).map_err(to_php)
+    }
+}
+
+/// WeChat's bill text (downloadBill / downloadFundFlow).
+#[php_class]
+#[php(name = "WxPay\\Bill")]
+#[php(flags = ext_php_rs::flags::ClassFlags::Final)]
+pub struct Bill;
+
+fn with_array(ht: ZBox<ZendHashTable>) -> Zval {
+    let mut zv = Zval::new();
+    zv.set_hashtable(ht);
+    zv
+}
+
+#[php_impl]
+impl Bill {
+    /// `['header' => list, 'rows' => list<array<column, value>>, 'summary' => array<column, value>]`,
+    /// backquotes removed.
+    pub fn parse(text: BinarySlice<u8>) -> PhpResult<ZBox<ZendHashTable>> {
+        let parsed = bill::parse(&text).map_err(to_php)?;
+        let mut header = ZendHashTable::with_capacity(parsed.header.len() as u32);
+        let mut rows = ZendHashTable::with_capacity(parsed.rows.len() as u32);
+        let mut out = ZendHashTable::with_capacity(3);
+        let failed = |e: ext_php_rs::error::Error| {
+            crate::exceptions::simple(crate::exceptions::Class::Base, e.to_string())
+        };
+        for name in &parsed.header {
+            header.push(name.as_str()).map_err(failed)?;
+        }
+        for record in parsed.records() {
+            rows.push(with_array(fields_to_array(record.into_iter())))
+                .map_err(failed)?;
+        }
+        out.insert("header", with_array(header)).map_err(failed)?;
+        out.insert("rows", with_array(rows)).map_err(failed)?;
+        out.insert(
+            "summary",
+            with_array(fields_to_array(parsed.summary_record().into_iter())),
+        )
+        .map_err(failed)?;
+        Ok(out)
+    }
+}
