@@ -10,3 +10,4 @@ if (!extension_loaded('wxpay')) {
 require __DIR__ . '/support/Vectors.php';
 require __DIR__ . '/support/Notifies.php';
 require __DIR__ . '/support/Signature.php';
+require __DIR__ . '/support/Mock.php';
