@@ -44,7 +44,7 @@ lint:
 	@for f in php/*.php bench/*.php examples/*.php tests/*.php; do $(PHP) -l $$f >/dev/null || exit 1; done; echo "php -l: ok"
 
 test-php:
-	$(call PHP_WITH_EXT,$(DEBUG_EXT)) /usr/bin/phpunit --configuration phpunit.xml.dist
+	WXPAY_MOCK_BIN=$(WXPAY_MOCK_BIN_DEBUG) $(call PHP_WITH_EXT,$(DEBUG_EXT)) /usr/bin/phpunit --configuration phpunit.xml.dist
 
 demo: build
 	WXPAY_EXT=$(DEBUG_EXT) WXPAY_MOCK_BIN=$(WXPAY_MOCK_BIN_DEBUG) bash examples/demo.sh
