@@ -217,11 +217,15 @@ try {
 
     // ---------------------------------------------------------------------------------------
     $out->step("Today's bill (downloadBill + Bill::parse)");
-    $billDate = (new DateTimeImmutable('now', $beijing))->format('Ymd');
+    // The bill of the day the payment happened (time_end is Beijing time, as bills are).
+    $billDate = substr((string) $row['time_end'], 0, 8) ?: (new DateTimeImmutable('now', $beijing))->format('Ymd');
     $text = $pay->downloadBill(['bill_date' => $billDate, 'bill_type' => 'ALL']);
     $bill = Bill::parse($text);
     $out->say(sprintf('bill_date %s: %d rows, %d columns', $billDate, count($bill['rows']), count($bill['header'])));
-    $ours = array_values(array_filter($bill['rows'], static fn (array $r): bool => ($r['商户订单号'] ?? '') === $outTradeNo));
+    $ours = array_values(array_filter(
+        $bill['rows'],
+        static fn (array $r): bool => ($r['商户订单号'] ?? '') === $outTradeNo,
+    ));
     foreach ($ours as $i => $r) {
         $out->say('row ' . ($i + 1) . ':');
         $out->fields($r, ['交易时间', '微信订单号', '商户订单号', '交易类型', '交易状态', '应结订单金额',

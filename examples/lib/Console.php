@@ -8,6 +8,7 @@ namespace WxPayExample;
 final class Console
 {
     private int $step = 0;
+    private string $title = '';
     private bool $color;
 
     public function __construct()
@@ -18,6 +19,7 @@ final class Console
     public function step(string $title): void
     {
         $this->step++;
+        $this->title = $title;
         echo "\n", $this->paint('1;36', sprintf('── Step %d: %s ', $this->step, $title)), "\n";
     }
 
@@ -49,7 +51,8 @@ final class Console
 
     public function error(string $text): void
     {
-        fwrite(STDERR, "\n" . $this->paint('1;31', '✘ ' . $text) . "\n");
+        $where = $this->step > 0 ? sprintf('step %d (%s) failed: ', $this->step, $this->title) : '';
+        fwrite(STDERR, "\n" . $this->paint('1;31', '✘ ' . $where . $text) . "\n");
     }
 
     public function block(string $text): void

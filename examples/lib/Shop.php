@@ -328,12 +328,14 @@ final class Shop
                     return Notify::fail('refund mismatch');
                 }
                 if (in_array($refund['state'], ['SUCCESS', 'REFUNDCLOSE', 'CHANGE'], true)) {
-                    $this->logIn('refund', $outTradeNo, $outRefundNo, 'duplicate', 'already ' . $refund['state'], $body);
+                    $detail = 'already ' . $refund['state'];
+                    $this->logIn('refund', $outTradeNo, $outRefundNo, 'duplicate', $detail, $body);
                     $this->commit();
                     return Notify::success();
                 }
                 $this->db->prepare(
-                    'UPDATE refunds SET state = ?, refund_id = ?, success_time = ?, notify_fields = ? WHERE out_refund_no = ?'
+                    'UPDATE refunds SET state = ?, refund_id = ?, success_time = ?, notify_fields = ?
+                     WHERE out_refund_no = ?'
                 )->execute([
                     $notify['refund_status'],
                     $notify['refund_id'] ?? null,
@@ -343,11 +345,15 @@ final class Shop
                 ]);
                 if ($notify['refund_status'] === 'SUCCESS') {
                     $this->db->prepare(
-                        "UPDATE orders SET state = 'REFUNDED' WHERE out_trade_no = ? AND state = 'PAID' AND total_fee <=
-                         (SELECT COALESCE(SUM(refund_fee), 0) FROM refunds WHERE out_trade_no = ? AND state = 'SUCCESS')"
+                        "UPDATE orders SET state = 'REFUNDED'
+                         WHERE out_trade_no = ? AND state = 'PAID' AND total_fee <= (
+                             SELECT COALESCE(SUM(refund_fee), 0) FROM refunds
+                             WHERE out_trade_no = ? AND state = 'SUCCESS'
+                         )"
                     )->execute([$outTradeNo, $outTradeNo]);
                 }
-                $this->logIn('refund', $outTradeNo, $outRefundNo, 'processed', 'refund ' . $notify['refund_status'], $body);
+                $detail = 'refund ' . $notify['refund_status'];
+                $this->logIn('refund', $outTradeNo, $outRefundNo, 'processed', $detail, $body);
                 $this->commit();
                 return Notify::success();
             } catch (Throwable $e) {
@@ -381,7 +387,14 @@ final class Shop
         }
     }
 
-    private function log(string $kind, ?string $outTradeNo, ?string $ref, string $outcome, string $detail, string $body): void
+    private function log(
+        string $kind,
+        ?string $outTradeNo,
+        ?string $ref,
+        string $outcome,
+        string $detail,
+        string $body,
+    ): void
     {
         try {
             $this->logIn($kind, $outTradeNo, $ref, $outcome, $detail, $body);
@@ -390,9 +403,18 @@ final class Shop
         }
     }
 
-    private function logIn(string $kind, ?string $outTradeNo, ?string $ref, string $outcome, string $detail, string $body): void
+    private function logIn(
+        string $kind,
+        ?string $outTradeNo,
+        ?string $ref,
+        string $outcome,
+        string $detail,
+        string $body,
+    ): void
     {
-        $this->db->prepare('INSERT INTO notify_log (kind, out_trade_no, ref, outcome, detail, body) VALUES (?, ?, ?, ?, ?, ?)')
+        $this->db->prepare(
+            'INSERT INTO notify_log (kind, out_trade_no, ref, outcome, detail, body) VALUES (?, ?, ?, ?, ?, ?)'
+        )
             ->execute([$kind, $outTradeNo, $ref, $outcome, $detail, $body]);
     }
 }
