@@ -355,9 +355,14 @@ final class PhpServer
      * @param list<string> $phpArgs extra php options, e.g. ['-d', 'extension=…']
      * @param array<string, string> $env added to the environment
      */
-    public function __construct(string $router, array $env = [], array $phpArgs = [], ?string $docRoot = null)
-    {
-        $this->port = Mock::freePort();
+    public function __construct(
+        string $router,
+        array $env = [],
+        array $phpArgs = [],
+        ?string $docRoot = null,
+        ?int $port = null
+    ) {
+        $this->port = $port ?? Mock::freePort();
         $this->url = 'http://127.0.0.1:' . $this->port;
         $this->logFile = sys_get_temp_dir() . '/wxpay-php-server-' . $this->port . '.log';
         $command = array_merge(
