@@ -65,3 +65,16 @@ install: release
 
 clean:
 	cargo clean
+
+# Short fuzzing pass (fuzz/README.md), not part of `make test`. cargo-fuzz needs nightly
+# flags; RUSTC_BOOTSTRAP=1 lets the stable toolchain take them. One target at a time, niced.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := xml_decode payment_notify refund_notify bill_parse classify
+.PHONY: fuzz
+fuzz:
+	@cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  mkdir -p corpus/$$t && \
+	  RUSTC_BOOTSTRAP=1 nice -n 19 cargo fuzz run -O $$t corpus/$$t seeds/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=5 || exit 1; \
+	done
