@@ -77,7 +77,7 @@ impl Client {
     }
 
     /// Signs `params` with this merchant's key and sign type.
-    pub fn sign(&self, params: &ZendHashTable) -> PhpResult<String> {
+    pub fn sign(&self, params: &ZendHashTable) -> PhpResult<convert::PhpStr> {
         sign_params(params, self.config().key.expose(), self.config().sign_type)
     }
 
@@ -123,7 +123,9 @@ impl Client {
     /// this appid and mch_id, with a real payment's fields. Throws otherwise.
     pub fn parseNotify(&self, body: BinarySlice<u8>) -> PhpResult<ZBox<ZendHashTable>> {
         let fields = notify::parse_payment(&body, self.config()).map_err(to_php)?;
-        Ok(array(&fields))
+        Ok(convert::fields_to_array(
+            fields.iter().map(|(k, v)| (*k, v.as_ref())),
+        ))
     }
 
     /// Parses a refund notification: decrypts `req_info` with the key and merges its
@@ -220,10 +222,7 @@ impl Client {
             )));
         }
         let mut numbers: Vec<String> = Vec::new();
-        for (i, value) in convert::list_values(outTradeNos)?.into_iter().enumerate() {
-            let number = String::from_utf8(value.as_bytes().to_vec()).map_err(|_| {
-                crate::exceptions::invalid(format!("outTradeNos[{i}] is not valid UTF-8"))
-            })?;
+        for number in convert::list_values(outTradeNos)? {
             if !numbers.contains(&number) {
                 numbers.push(number);
             }
@@ -300,7 +299,7 @@ impl Client {
             .map(|(k, v)| {
                 (
                     String::from_utf8_lossy(k).into_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    String::from_utf8_lossy(v).into_owned(),
                 )
             })
             .collect();

@@ -3,13 +3,14 @@
 // Rust parameter names are PHP's parameter names (named arguments), which are camelCase.
 #![allow(non_snake_case)]
 
-use crate::convert::{self, Param};
+use crate::convert::{self, Params, PhpStr};
+use crate::engine;
 use crate::exceptions::{PhpResult, invalid, to_php};
 use ext_php_rs::binary_slice::BinarySlice;
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::ZendHashTable;
-use wxpay_core::sign::{self, Pair, SignType};
+use wxpay_core::sign::{self, SignType};
 use wxpay_core::{Error, notify, xml};
 
 pub fn sign_type(name: &str) -> PhpResult<SignType> {
@@ -29,49 +30,40 @@ fn check_key(key: &str) -> PhpResult<()> {
     }
 }
 
-pub fn pairs<'a>(params: &'a [Param<'a>]) -> Vec<Pair<'a>> {
-    params.iter().map(|(k, v)| (*k, v.as_bytes())).collect()
-}
-
 /// Signs a parameter array (read in place) with `key`.
-pub fn sign_params(params: &ZendHashTable, key: &str, sign_type: SignType) -> PhpResult<String> {
+pub fn sign_params(params: &ZendHashTable, key: &str, sign_type: SignType) -> PhpResult<PhpStr> {
     let params = convert::params(params)?;
-    let mut pairs = pairs(&params);
-    Ok(sign::sign_pairs(&mut pairs, key.as_bytes(), sign_type)
-        .as_str()
-        .to_owned())
+    let mut pairs = params.pairs();
+    let signature = sign::sign_pairs_using(&mut pairs, key.as_bytes(), sign_type, engine::MD5);
+    Ok(PhpStr::new(signature.as_bytes()))
 }
 
 /// Verifies a parameter array that includes `sign`; `false` for any mismatch.
 pub fn verify_params(params: &ZendHashTable, key: &str, sign_type: SignType) -> PhpResult<bool> {
     let params = convert::params(params)?;
-    let mut pairs = pairs(&params);
-    Ok(sign::verify_pairs(&mut pairs, key.as_bytes(), sign_type).is_ok())
+    let mut pairs = params.pairs();
+    Ok(sign::verify_pairs_using(&mut pairs, key.as_bytes(), sign_type, engine::MD5).is_ok())
 }
 
 /// Encodes a parameter array as `<xml>` with CDATA values.
-pub fn encode_params(params: &[Param<'_>]) -> PhpResult<String> {
+pub fn encode_params(params: &Params<'_>) -> PhpResult<PhpStr> {
     let mut out = String::with_capacity(
         16 + params
             .iter()
-            .map(|(k, v)| 2 * k.len() + v.as_bytes().len() + 17)
+            .map(|(k, v)| 2 * k.len() + v.len() + 17)
             .sum::<usize>(),
     );
     out.push_str("<xml>");
-    for (name, value) in params {
-        // Names were checked when read; values must be text XML can carry.
-        let value = std::str::from_utf8(value.as_bytes()).map_err(|_| {
-            invalid(format!(
-                "parameter \"{}\" is not valid UTF-8",
-                String::from_utf8_lossy(name)
-            ))
-        })?;
+    for (name, value) in params.iter() {
+        // Names were checked when read (`convert::params`); values must be text XML can carry.
         let name = std::str::from_utf8(name).unwrap_or_default();
-        xml::check_field(name, value).map_err(|e| invalid(e.to_string()))?;
+        let value = std::str::from_utf8(value)
+            .map_err(|_| invalid(format!("parameter \"{name}\" is not valid UTF-8")))?;
+        xml::check_value(name, value).map_err(|e| invalid(e.to_string()))?;
         xml::write_field(&mut out, name, value);
     }
     out.push_str("</xml>");
-    Ok(out)
+    Ok(PhpStr::new(out.as_bytes()))
 }
 
 /// Signs parameters with the API key (static helpers; no configuration).
@@ -85,7 +77,7 @@ impl Signer {
     /// Sign per the v2 rule: byte-order sort, skip `sign` and empty values, append
     /// `&key=KEY`, MD5 or HMAC-SHA256, uppercase hex.
     #[php(defaults(signType = "\"MD5\""))]
-    pub fn sign(params: &ZendHashTable, key: &str, signType: &str) -> PhpResult<String> {
+    pub fn sign(params: &ZendHashTable, key: &str, signType: &str) -> PhpResult<PhpStr> {
         check_key(key)?;
         sign_params(params, key, sign_type(signType)?)
     }
@@ -107,7 +99,7 @@ pub struct Xml;
 #[php_impl]
 impl Xml {
     /// `<xml><name><![CDATA[value]]></name>…</xml>`, in the array's order.
-    pub fn encode(fields: &ZendHashTable) -> PhpResult<String> {
+    pub fn encode(fields: &ZendHashTable) -> PhpResult<PhpStr> {
         encode_params(&convert::params(fields)?)
     }
 

@@ -175,7 +175,9 @@ impl Config {
         };
         let required = |key: &str, value: Value| -> Result<String> {
             string(key, value)?.ok_or_else(|| {
-                Error::Config(format!("config \"{key}\" is required and must not be empty"))
+                Error::Config(format!(
+                    "config \"{key}\" is required and must not be empty"
+                ))
             })
         };
         let appid = required("appid", take("appid"))?;
@@ -190,7 +192,11 @@ impl Config {
                 ))
             })?,
         };
-        let base_url = url("base_url", string("base_url", take("base_url"))?, PRIMARY_URL)?;
+        let base_url = url(
+            "base_url",
+            string("base_url", take("base_url"))?,
+            PRIMARY_URL,
+        )?;
         let backup_url = url(
             "backup_url",
             string("backup_url", take("backup_url"))?,

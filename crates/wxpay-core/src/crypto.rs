@@ -101,7 +101,10 @@ mod tests {
     #[test]
     fn refusals() {
         assert_eq!(decrypt_req_info("!!!", "k"), Err(DecryptError::Base64));
-        assert_eq!(decrypt_req_info("", "k"), Err(DecryptError::Length { len: 0 }));
+        assert_eq!(
+            decrypt_req_info("", "k"),
+            Err(DecryptError::Length { len: 0 })
+        );
         assert_eq!(
             decrypt_req_info("AAAA", "k"),
             Err(DecryptError::Length { len: 3 })

@@ -81,7 +81,11 @@ impl ApiError {
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.return_code != "SUCCESS" {
-            write!(f, "WeChat Pay refused the request: return_code={}", self.return_code)?;
+            write!(
+                f,
+                "WeChat Pay refused the request: return_code={}",
+                self.return_code
+            )?;
             if !self.return_msg.is_empty() {
                 write!(f, ", return_msg={}", self.return_msg)?;
             }

@@ -10,15 +10,20 @@ use crate::xml;
 
 pub type Fields = Vec<(String, String)>;
 
-pub const SUCCESS_REPLY: &str =
-    "<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>";
+pub const SUCCESS_REPLY: &str = "<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>";
 
 /// `<xml><return_code>FAIL</return_code><return_msg>…</return_msg></xml>`, with the message
 /// made safe for XML (control characters are replaced).
 pub fn fail_reply(message: &str) -> String {
     let clean: String = message
         .chars()
-        .map(|c| if c < ' ' && c != '\t' && c != '\n' { ' ' } else { c })
+        .map(|c| {
+            if c < ' ' && c != '\t' && c != '\n' {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect();
     let mut out = String::with_capacity(clean.len() + 96);
     out.push_str("<xml>");
@@ -28,20 +33,33 @@ pub fn fail_reply(message: &str) -> String {
     out
 }
 
-pub fn get<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+/// The value of field `name`, if present.
+pub fn get<'a, K: AsRef<str>, V: AsRef<str>>(fields: &'a [(K, V)], name: &str) -> Option<&'a str> {
     fields
         .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+        .find(|(k, _)| k.as_ref() == name)
+        .map(|(_, v)| v.as_ref())
+}
+
+fn owned<K: AsRef<str>, V: AsRef<str>>(fields: &[(K, V)]) -> Fields {
+    fields
+        .iter()
+        .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned()))
+        .collect()
 }
 
 /// `appid`, `mch_id` (and `sub_mch_id` when configured) must be ours (spec §5 anti-forgery).
-pub fn check_merchant(fields: &[(String, String)], config: &Config, what: &str) -> Result<()> {
-    let mut expected = vec![("appid", config.appid.as_str()), ("mch_id", config.mch_id.as_str())];
-    if let Some(sub) = &config.sub_mch_id {
-        expected.push(("sub_mch_id", sub));
-    }
-    for (name, ours) in expected {
+pub fn check_merchant<K: AsRef<str>, V: AsRef<str>>(
+    fields: &[(K, V)],
+    config: &Config,
+    what: &str,
+) -> Result<()> {
+    let expected = [
+        ("appid", Some(config.appid.as_str())),
+        ("mch_id", Some(config.mch_id.as_str())),
+        ("sub_mch_id", config.sub_mch_id.as_deref()),
+    ];
+    for (name, ours) in expected.into_iter().filter_map(|(n, o)| Some((n, o?))) {
         match get(fields, name) {
             Some(v) if v == ours => {}
             Some(v) => {
@@ -58,16 +76,20 @@ pub fn check_merchant(fields: &[(String, String)], config: &Config, what: &str) 
 }
 
 /// Verifies `sign` with the pinned type (a missing sign is a refusal, never a skip).
-pub fn check_sign(fields: &[(String, String)], config: &Config, what: &str) -> Result<()> {
+pub fn check_sign<K: AsRef<str>, V: AsRef<str>>(
+    fields: &[(K, V)],
+    config: &Config,
+    what: &str,
+) -> Result<()> {
     sign::verify(fields, config.key.expose(), config.sign_type)
         .map_err(|e| Error::Signature(format!("{what}: {e}")))
 }
 
-fn check_return_code(fields: Fields) -> Result<Fields> {
-    if get(&fields, "return_code") == Some("SUCCESS") {
-        Ok(fields)
+fn check_return_code<K: AsRef<str>, V: AsRef<str>>(fields: &[(K, V)]) -> Result<()> {
+    if get(fields, "return_code") == Some("SUCCESS") {
+        Ok(())
     } else {
-        Err(ApiError::from_fields(fields).into())
+        Err(ApiError::from_fields(owned(fields)).into())
     }
 }
 
@@ -84,12 +106,14 @@ pub fn parse_fee(name: &str, value: &str) -> Result<u64> {
 
 /// Parses and verifies a payment notify body. `return_code` or `result_code` FAIL become
 /// [`Error::Api`] (after verification, for `result_code`).
-pub fn parse_payment(body: &[u8], config: &Config) -> Result<Fields> {
-    let fields = check_return_code(xml::into_owned(xml::decode(body)?))?;
+/// The fields borrow from `body`.
+pub fn parse_payment<'a>(body: &'a [u8], config: &Config) -> Result<xml::Fields<'a>> {
+    let fields = xml::decode(body)?;
+    check_return_code(&fields)?;
     check_sign(&fields, config, "payment notify")?;
     check_merchant(&fields, config, "payment notify")?;
     if get(&fields, "result_code") != Some("SUCCESS") {
-        return Err(ApiError::from_fields(fields).into());
+        return Err(ApiError::from_fields(owned(&fields)).into());
     }
     for name in ["out_trade_no", "transaction_id", "total_fee"] {
         if get(&fields, name).is_none_or(str::is_empty) {
@@ -103,7 +127,8 @@ pub fn parse_payment(body: &[u8], config: &Config) -> Result<Fields> {
 /// Parses a refund notify: the outer fields must be ours, `req_info` must decrypt with our
 /// key and parse; the result is the outer fields (without `req_info`) then the decrypted ones.
 pub fn parse_refund(body: &[u8], config: &Config) -> Result<Fields> {
-    let mut fields = check_return_code(xml::into_owned(xml::decode(body)?))?;
+    let mut fields = xml::into_owned(xml::decode(body)?);
+    check_return_code(&fields)?;
     check_merchant(&fields, config, "refund notify")?;
     let at = fields
         .iter()
@@ -121,9 +146,16 @@ pub fn parse_refund(body: &[u8], config: &Config) -> Result<Fields> {
         }
         fields.push((name, value));
     }
-    for name in ["out_refund_no", "out_trade_no", "refund_fee", "refund_status"] {
+    for name in [
+        "out_refund_no",
+        "out_trade_no",
+        "refund_fee",
+        "refund_status",
+    ] {
         if get(&fields, name).is_none_or(str::is_empty) {
-            return Err(Error::Signature(format!("refund notify: req_info has no {name}")));
+            return Err(Error::Signature(format!(
+                "refund notify: req_info has no {name}"
+            )));
         }
     }
     Ok(fields)
@@ -131,7 +163,11 @@ pub fn parse_refund(body: &[u8], config: &Config) -> Result<Fields> {
 
 /// Checks a verified payment notify against the shop's own order: same `out_trade_no`,
 /// same `total_fee` (not `cash_fee`, which coupons lower).
-pub fn check_order(fields: &[(String, String)], out_trade_no: &str, total_fee: i64) -> Result<()> {
+pub fn check_order<K: AsRef<str>, V: AsRef<str>>(
+    fields: &[(K, V)],
+    out_trade_no: &str,
+    total_fee: i64,
+) -> Result<()> {
     let theirs = get(fields, "out_trade_no").unwrap_or_default();
     if theirs != out_trade_no {
         return Err(Error::Signature(format!(

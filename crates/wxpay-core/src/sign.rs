@@ -4,7 +4,9 @@
 use hmac::{KeyInit, Mac};
 use md5::{Digest, Md5};
 use sha2::Sha256;
+use std::cell::RefCell;
 use std::fmt;
+use std::mem::MaybeUninit;
 use subtle::ConstantTimeEq;
 
 /// The two v2 algorithms. The wire names are `MD5` and `HMAC-SHA256`.
@@ -105,39 +107,129 @@ pub fn is_signed(name: &[u8], value: &[u8]) -> bool {
     !value.is_empty() && name != b"sign"
 }
 
-/// Sorts `pairs` by name bytes and writes the canonical string `k=v&…&key=KEY`.
-/// Pairs that are not signed are skipped; with nothing signable the string is `key=KEY`.
-pub fn canonical_into(pairs: &mut [Pair<'_>], key: &[u8], out: &mut Vec<u8>) {
-    pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    for (name, value) in pairs.iter().filter(|(n, v)| is_signed(n, v)) {
-        out.extend_from_slice(name);
-        out.push(b'=');
-        out.extend_from_slice(value);
-        out.push(b'&');
+/// Sorts `pairs` by name bytes, case-sensitively (spec §1.1 step 5). Names are compared by
+/// their first eight bytes as one big-endian integer first, which settles almost every
+/// comparison of real field names without a `memcmp` call.
+pub fn sort_pairs(pairs: &mut [Pair<'_>]) {
+    fn prefix(name: &[u8]) -> u64 {
+        match name.first_chunk::<8>() {
+            Some(head) => u64::from_be_bytes(*head),
+            None => name
+                .iter()
+                .enumerate()
+                .fold(0, |acc, (i, &b)| acc | u64::from(b) << (56 - 8 * i)),
+        }
     }
-    out.extend_from_slice(b"key=");
-    out.extend_from_slice(key);
+    const STACK: usize = 48;
+    if pairs.len() > STACK {
+        pairs.sort_unstable_by(|a, b| prefix(a.0).cmp(&prefix(b.0)).then_with(|| a.0.cmp(b.0)));
+        return;
+    }
+    // Sort (prefix, index) on the stack, then permute: no allocation, one prefix per name,
+    // and no time spent zeroing scratch space.
+    let n = pairs.len();
+    let mut keys = [const { MaybeUninit::<(u64, u8)>::uninit() }; STACK];
+    let mut original = [const { MaybeUninit::<Pair<'_>>::uninit() }; STACK];
+    for (i, pair) in pairs.iter().enumerate() {
+        keys[i].write((prefix(pair.0), i as u8));
+        original[i].write(*pair);
+    }
+    // SAFETY: the first `n` elements of both arrays were written just above.
+    let (keys, original) = unsafe {
+        (
+            &mut *(std::ptr::from_mut(&mut keys[..n]) as *mut [(u64, u8)]),
+            &*(std::ptr::from_ref(&original[..n]) as *const [Pair<'_>]),
+        )
+    };
+    keys.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0).then_with(|| {
+            original[usize::from(a.1)]
+                .0
+                .cmp(original[usize::from(b.1)].0)
+        })
+    });
+    for (slot, (_, i)) in pairs.iter_mut().zip(keys.iter()) {
+        *slot = original[usize::from(*i)];
+    }
+}
+
+/// Writes the canonical string `k=v&…&key=KEY` of sorted pairs into `out`, which must be
+/// exactly [`canonical_len`] bytes. Pairs that are not signed are skipped; with nothing
+/// signable the string is `key=KEY`.
+fn write_canonical(pairs: &[Pair<'_>], key: &[u8], out: &mut [u8]) {
+    let mut at = 0;
+    let mut put = |bytes: &[u8]| {
+        out[at..at + bytes.len()].copy_from_slice(bytes);
+        at += bytes.len();
+    };
+    for (name, value) in pairs.iter().filter(|(n, v)| is_signed(n, v)) {
+        put(name);
+        put(b"=");
+        put(value);
+        put(b"&");
+    }
+    put(b"key=");
+    put(key);
+}
+
+fn canonical_len(pairs: &[Pair<'_>], key: &[u8]) -> usize {
+    pairs
+        .iter()
+        .filter(|(n, v)| is_signed(n, v))
+        .map(|(n, v)| n.len() + v.len() + 2)
+        .sum::<usize>()
+        + 4
+        + key.len()
+}
+
+/// Sorts `pairs` and appends their canonical string to `out`.
+pub fn canonical_into(pairs: &mut [Pair<'_>], key: &[u8], out: &mut Vec<u8>) {
+    sort_pairs(pairs);
+    let start = out.len();
+    out.resize(start + canonical_len(pairs, key), 0);
+    write_canonical(pairs, key, &mut out[start..]);
+}
+
+/// An MD5 implementation: the host (the PHP engine) may bring its own, faster one.
+pub type Md5Fn = fn(&[u8]) -> [u8; 16];
+
+/// The portable MD5.
+pub fn md5(message: &[u8]) -> [u8; 16] {
+    Md5::digest(message).into()
 }
 
 /// Signs pairs that the caller has gathered (they are sorted in place).
 pub fn sign_pairs(pairs: &mut [Pair<'_>], key: &[u8], sign_type: SignType) -> Signature {
-    let capacity = pairs
-        .iter()
-        .map(|(n, v)| n.len() + v.len() + 2)
-        .sum::<usize>()
-        + key.len()
-        + 4;
-    let mut buf = Vec::with_capacity(capacity);
-    canonical_into(pairs, key, &mut buf);
-    let sig = digest(&buf, key, sign_type);
-    // The canonical string ends with the key: do not leave it in freed memory.
-    wipe(&mut buf);
-    sig
+    sign_pairs_using(pairs, key, sign_type, md5)
 }
 
-fn digest(message: &[u8], key: &[u8], sign_type: SignType) -> Signature {
+/// [`sign_pairs`] with a given MD5 implementation.
+pub fn sign_pairs_using(
+    pairs: &mut [Pair<'_>],
+    key: &[u8],
+    sign_type: SignType,
+    md5: Md5Fn,
+) -> Signature {
+    sort_pairs(pairs);
+    let len = canonical_len(pairs, key);
+    thread_local! {
+        // Reused so that signing allocates nothing once warm.
+        static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with_borrow_mut(|buf| {
+        buf.clear();
+        buf.resize(len, 0);
+        write_canonical(pairs, key, buf);
+        let sig = digest(buf, key, sign_type, md5);
+        // The canonical string holds the key: wipe it before the buffer is reused or freed.
+        wipe(buf);
+        sig
+    })
+}
+
+fn digest(message: &[u8], key: &[u8], sign_type: SignType, md5: Md5Fn) -> Signature {
     match sign_type {
-        SignType::Md5 => Signature::from_digest(&Md5::digest(message)),
+        SignType::Md5 => Signature::from_digest(&md5(message)),
         SignType::HmacSha256 => {
             // HMAC accepts keys of any length, so this cannot fail.
             let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(key)
@@ -149,10 +241,9 @@ fn digest(message: &[u8], key: &[u8], sign_type: SignType) -> Signature {
 }
 
 fn wipe(buf: &mut [u8]) {
-    for b in buf.iter_mut() {
-        // Volatile so the optimiser cannot drop the writes to a buffer about to be freed.
-        unsafe { std::ptr::write_volatile(b, 0) };
-    }
+    buf.fill(0);
+    // The buffer is about to die: make the zeroes observable so they are not optimised away.
+    std::hint::black_box(buf);
 }
 
 /// Signs any sequence of string-like name/value pairs.
@@ -174,10 +265,7 @@ pub enum VerifyError {
     /// No `sign` field, or an empty one.
     Missing,
     /// `sign_type` names another algorithm than the pinned one (a downgrade attempt).
-    SignTypeMismatch {
-        declared: String,
-        pinned: SignType,
-    },
+    SignTypeMismatch { declared: String, pinned: SignType },
     /// `sign` does not have the length of the pinned algorithm's hex digest.
     WrongLength { len: usize, pinned: SignType },
     /// The signature does not match the fields and key.
@@ -211,6 +299,16 @@ pub fn verify_pairs(
     key: &[u8],
     pinned: SignType,
 ) -> Result<(), VerifyError> {
+    verify_pairs_using(pairs, key, pinned, md5)
+}
+
+/// [`verify_pairs`] with a given MD5 implementation.
+pub fn verify_pairs_using(
+    pairs: &mut [Pair<'_>],
+    key: &[u8],
+    pinned: SignType,
+    md5: Md5Fn,
+) -> Result<(), VerifyError> {
     let mut received: Option<&[u8]> = None;
     for (name, value) in pairs.iter() {
         match *name {
@@ -234,7 +332,7 @@ pub fn verify_pairs(
             pinned,
         });
     }
-    if sign_pairs(pairs, key, pinned).matches(received) {
+    if sign_pairs_using(pairs, key, pinned, md5).matches(received) {
         Ok(())
     } else {
         Err(VerifyError::Mismatch)
@@ -277,6 +375,31 @@ mod tests {
             out,
             b"10=ten&9=nine&B=1&b=2&sign_type=MD5&z= &zero=0&key=K".to_vec()
         );
+    }
+
+    #[test]
+    fn sort_matches_a_plain_byte_sort_for_any_size() {
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize
+        };
+        for n in [0, 1, 2, 12, 47, 48, 49, 100] {
+            let names: Vec<Vec<u8>> = (0..n)
+                .map(|_| {
+                    let len = next() % 12;
+                    (0..len).map(|_| b"aB_0z\x00coupon"[next() % 12]).collect()
+                })
+                .collect();
+            let mut pairs: Vec<Pair<'_>> =
+                names.iter().map(|n| (n.as_slice(), &b"v"[..])).collect();
+            let mut expected = pairs.clone();
+            expected.sort_by(|a, b| a.0.cmp(b.0));
+            sort_pairs(&mut pairs);
+            assert_eq!(pairs, expected, "{n} pairs");
+        }
     }
 
     #[test]
@@ -329,7 +452,10 @@ mod tests {
     #[test]
     fn verify_refusals() {
         let v = signed(&[("a", "1")], "key", SignType::Md5);
-        assert_eq!(verify(&v, "other", SignType::Md5), Err(VerifyError::Mismatch));
+        assert_eq!(
+            verify(&v, "other", SignType::Md5),
+            Err(VerifyError::Mismatch)
+        );
         assert_eq!(
             verify(&v, "key", SignType::HmacSha256),
             Err(VerifyError::WrongLength {
@@ -347,8 +473,14 @@ mod tests {
         );
         let mut lower = v.clone();
         lower[1].1 = lower[1].1.to_lowercase();
-        assert_ne!(lower[1].1, v[1].1, "a signature with letters is needed here");
-        assert_eq!(verify(&lower, "key", SignType::Md5), Err(VerifyError::Mismatch));
+        assert_ne!(
+            lower[1].1, v[1].1,
+            "a signature with letters is needed here"
+        );
+        assert_eq!(
+            verify(&lower, "key", SignType::Md5),
+            Err(VerifyError::Mismatch)
+        );
         let mut tampered = v.clone();
         tampered[0].1 = "2".into();
         assert_eq!(
@@ -357,7 +489,10 @@ mod tests {
         );
         let mut extra = v.clone();
         extra.push(("new_field".into(), "x".into()));
-        assert_eq!(verify(&extra, "key", SignType::Md5), Err(VerifyError::Mismatch));
+        assert_eq!(
+            verify(&extra, "key", SignType::Md5),
+            Err(VerifyError::Mismatch)
+        );
     }
 
     #[test]

@@ -42,7 +42,10 @@ impl fmt::Display for XmlError {
         match self {
             Self::Empty => f.write_str("XML body is empty"),
             Self::TooLarge { len, max } => {
-                write!(f, "XML body of {len} bytes is larger than the {max}-byte limit")
+                write!(
+                    f,
+                    "XML body of {len} bytes is larger than the {max}-byte limit"
+                )
             }
             Self::NotUtf8 { offset } => {
                 write!(f, "XML body is not valid UTF-8 (at byte {offset})")
@@ -108,7 +111,110 @@ pub fn decode_with_limit(input: &[u8], max_bytes: usize) -> Result<Fields<'_>, X
     if text.trim_ascii().is_empty() {
         return Err(XmlError::Empty);
     }
+    if let Some(fields) = fast::decode(text) {
+        return Ok(fields);
+    }
     Decoder::new(text).run()
+}
+
+/// A fast reader for the shape WeChat and every SDK actually send: `<root>`, then fields
+/// `<name>text</name>` or `<name><![CDATA[text]]></name>` separated by whitespace, then
+/// `</root>`. It gives up (returns `None`) at anything else — declarations, comments,
+/// references, CR, control characters, `]` in text, attributes, nesting, self-closing or
+/// duplicate fields — and the full decoder then reads or refuses the document. Where it
+/// answers, it answers exactly as the full decoder does (unit-tested and fuzzed).
+mod fast {
+    use super::{Fields, forbidden_control};
+    use std::borrow::Cow;
+
+    struct Cursor<'a> {
+        text: &'a str,
+        at: usize,
+    }
+
+    impl<'a> Cursor<'a> {
+        fn rest(&self) -> &'a [u8] {
+            &self.text.as_bytes()[self.at..]
+        }
+
+        fn skip_space(&mut self) {
+            while let Some(b' ' | b'\t' | b'\n') = self.rest().first() {
+                self.at += 1;
+            }
+        }
+
+        fn eat(&mut self, token: &[u8]) -> Option<()> {
+            self.rest()
+                .starts_with(token)
+                .then(|| self.at += token.len())
+        }
+
+        /// `name>` with a name from the ASCII subset every field uses.
+        fn name_then_gt(&mut self) -> Option<&'a str> {
+            let rest = self.rest();
+            let len = rest
+                .iter()
+                .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')))?;
+            if len == 0 || !(rest[0].is_ascii_alphabetic() || rest[0] == b'_') || rest[len] != b'>'
+            {
+                return None;
+            }
+            let name = &self.text[self.at..self.at + len];
+            self.at += len + 1;
+            Some(name)
+        }
+
+        /// Text up to the next `<`, or one CDATA section.
+        fn value(&mut self) -> Option<&'a str> {
+            let rest = self.rest();
+            if rest.starts_with(b"<![CDATA[") {
+                let body = &rest[9..];
+                // memchr + check: a memmem searcher costs more to build than this scan.
+                let end =
+                    memchr::memchr_iter(b']', body).find(|&i| body[i..].starts_with(b"]]>"))?;
+                let value = &self.text[self.at + 9..self.at + 9 + end];
+                self.at += 9 + end + 3;
+                return Some(value);
+            }
+            let end = memchr::memchr(b'<', rest)?;
+            let value = &self.text[self.at..self.at + end];
+            if memchr::memchr3(b'&', b'\r', b']', value.as_bytes()).is_some() {
+                return None;
+            }
+            self.at += end;
+            Some(value)
+        }
+    }
+
+    pub(super) fn decode(text: &str) -> Option<Fields<'_>> {
+        let mut c = Cursor { text, at: 0 };
+        c.skip_space();
+        c.eat(b"<")?;
+        let root = c.name_then_gt()?;
+        let mut fields: Fields<'_> = Vec::with_capacity(32);
+        loop {
+            c.skip_space();
+            c.eat(b"<")?;
+            if c.eat(b"/").is_some() {
+                if c.name_then_gt()? != root {
+                    return None;
+                }
+                c.skip_space();
+                return c.rest().is_empty().then_some(fields);
+            }
+            let name = c.name_then_gt()?;
+            let value = c.value()?;
+            c.eat(b"</")?;
+            if c.name_then_gt()? != name
+                || value.contains('\r')
+                || forbidden_control(value.as_bytes()).is_some()
+                || fields.iter().any(|(n, _)| *n == name)
+            {
+                return None;
+            }
+            fields.push((name, Cow::Borrowed(value)));
+        }
+    }
 }
 
 enum Place {
@@ -164,7 +270,11 @@ impl<'a> Decoder<'a> {
         }
         match self.place {
             Place::BeforeRoot => {
-                self.place = if empty { Place::AfterRoot } else { Place::InRoot };
+                self.place = if empty {
+                    Place::AfterRoot
+                } else {
+                    Place::InRoot
+                };
             }
             Place::InRoot => {
                 self.field = name;
@@ -192,13 +302,10 @@ impl<'a> Decoder<'a> {
 
     fn close_field(&mut self) -> Result<(), XmlError> {
         let value = self.value.take().unwrap_or(Cow::Borrowed(""));
-        if let Some(c) = value
-            .chars()
-            .find(|&c| c < ' ' && !matches!(c, '\t' | '\n' | '\r'))
-        {
+        if let Some(b) = forbidden_control(value.as_bytes()) {
             return Err(XmlError::InvalidChar {
                 field: self.field.to_owned(),
-                code: u32::from(c),
+                code: u32::from(b),
             });
         }
         if self.fields.iter().any(|(n, _)| *n == self.field) {
@@ -231,7 +338,11 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    fn reference(&mut self, name: &str, char_ref: Result<Option<char>, quick_xml::Error>) -> Result<Cow<'a, str>, XmlError> {
+    fn reference(
+        &mut self,
+        name: &str,
+        char_ref: Result<Option<char>, quick_xml::Error>,
+    ) -> Result<Cow<'a, str>, XmlError> {
         match char_ref {
             Ok(Some(c)) => Ok(Cow::Owned(c.to_string())),
             Ok(None) => resolve_predefined_entity(name)
@@ -307,6 +418,18 @@ impl<'a> Decoder<'a> {
     }
 }
 
+/// The first control character XML 1.0 cannot carry (all but tab, LF and CR).
+fn forbidden_control(bytes: &[u8]) -> Option<u8> {
+    // Control characters are rare: a branch-free scan first, the exact rule only if needed.
+    if !bytes.iter().fold(false, |seen, &b| seen | (b < b' ')) {
+        return None;
+    }
+    bytes
+        .iter()
+        .copied()
+        .find(|&b| b < b' ' && !matches!(b, b'\t' | b'\n' | b'\r'))
+}
+
 /// Copies decoded fields into owned strings.
 pub fn into_owned(fields: Fields<'_>) -> Vec<(String, String)> {
     fields
@@ -319,11 +442,26 @@ pub fn into_owned(fields: Fields<'_>) -> Vec<(String, String)> {
 /// with a digit, `-` or `.`. This keeps the XML well-formed and the signed string unambiguous
 /// (no `=` or `&` in names).
 pub fn is_field_name(name: &[u8]) -> bool {
-    match name.first() {
-        Some(c) if c.is_ascii_alphabetic() || *c == b'_' => name
-            .iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.')),
-        _ => false,
+    // One table load per byte: this runs for every key of every array signed or encoded.
+    const fn table(first: bool) -> [bool; 256] {
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            t[b] = c.is_ascii_alphabetic()
+                || c == b'_'
+                || (!first && (c.is_ascii_digit() || c == b'-' || c == b'.'));
+            b += 1;
+        }
+        t
+    }
+    static FIRST: [bool; 256] = table(true);
+    static REST: [bool; 256] = table(false);
+    match name.split_first() {
+        Some((first, rest)) => {
+            FIRST[usize::from(*first)] && rest.iter().all(|&c| REST[usize::from(c)])
+        }
+        None => false,
     }
 }
 
@@ -359,10 +497,12 @@ pub fn check_field(name: &str, value: &str) -> Result<(), EncodeError> {
             name: name.to_owned(),
         });
     }
-    match value
-        .bytes()
-        .find(|&b| b < b' ' && !matches!(b, b'\t' | b'\n' | b'\r'))
-    {
+    check_value(name, value)
+}
+
+/// Checks that a value (of a field whose name is known to be good) can be carried by XML.
+pub fn check_value(name: &str, value: &str) -> Result<(), EncodeError> {
+    match forbidden_control(value.as_bytes()) {
         Some(b) => Err(EncodeError::InvalidChar {
             field: name.to_owned(),
             code: u32::from(b),
@@ -380,13 +520,17 @@ pub fn write_field(out: &mut String, name: &str, value: &str) {
     let mut rest = value;
     loop {
         // A CR would be turned into LF by any conforming reader, so it goes outside CDATA.
-        let (chunk, cr) = match rest.find('\r') {
+        let (chunk, cr) = match memchr::memchr(b'\r', rest.as_bytes()) {
             Some(i) => (&rest[..i], true),
             None => (rest, false),
         };
         if !chunk.is_empty() || !cr {
             out.push_str("<![CDATA[");
-            out.push_str(&chunk.replace("]]>", "]]]]><![CDATA[>"));
+            if memchr::memchr(b']', chunk.as_bytes()).is_some() && chunk.contains("]]>") {
+                out.push_str(&chunk.replace("]]>", "]]]]><![CDATA[>"));
+            } else {
+                out.push_str(chunk);
+            }
             out.push_str("]]>");
         }
         if !cr {
@@ -437,15 +581,25 @@ mod tests {
     }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn reads_cdata_text_entities_and_keeps_order() {
-        let got = ok("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<xml>\n  <b><![CDATA[x<y]]></b>\n  <a>1 &amp; 2 &lt;&#20013;&#x6587;&gt;</a>\n  <c/>\n  <d>  </d><e><![CDATA[p]]>q<![CDATA[r]]></e><!-- note -->\n</xml>\n");
+        let got = ok(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<xml>\n  <b><![CDATA[x<y]]></b>\n  <a>1 &amp; 2 &lt;&#20013;&#x6587;&gt;</a>\n  <c/>\n  <d>  </d><e><![CDATA[p]]>q<![CDATA[r]]></e><!-- note -->\n</xml>\n",
+        );
         assert_eq!(
             got,
-            pairs(&[("b", "x<y"), ("a", "1 & 2 <中文>"), ("c", ""), ("d", "  "), ("e", "pqr")])
+            pairs(&[
+                ("b", "x<y"),
+                ("a", "1 & 2 <中文>"),
+                ("c", ""),
+                ("d", "  "),
+                ("e", "pqr")
+            ])
         );
     }
 
@@ -457,7 +611,10 @@ mod tests {
 
     #[test]
     fn normalises_line_ends_but_keeps_char_ref_cr() {
-        assert_eq!(ok("<xml><a>1\r\n2\r3</a></xml>"), pairs(&[("a", "1\n2\n3")]));
+        assert_eq!(
+            ok("<xml><a>1\r\n2\r3</a></xml>"),
+            pairs(&[("a", "1\n2\n3")])
+        );
         assert_eq!(ok("<xml><a>1&#13;2</a></xml>"), pairs(&[("a", "1\r2")]));
     }
 
@@ -469,8 +626,14 @@ mod tests {
             decode_with_limit(b"<xml><a>12345</a></xml>", 10),
             Err(XmlError::TooLarge { len: 23, max: 10 })
         );
-        assert_eq!(err(b"<xml><a>\xff</a></xml>"), XmlError::NotUtf8 { offset: 8 });
-        assert!(matches!(err(b"\xff\xfe<\x00x\x00"), XmlError::NotUtf8 { .. }));
+        assert_eq!(
+            err(b"<xml><a>\xff</a></xml>"),
+            XmlError::NotUtf8 { offset: 8 }
+        );
+        assert!(matches!(
+            err(b"\xff\xfe<\x00x\x00"),
+            XmlError::NotUtf8 { .. }
+        ));
         assert_eq!(
             err(b"<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><xml><a>&e;</a></xml>"),
             XmlError::Doctype
@@ -478,23 +641,35 @@ mod tests {
         assert_eq!(err(b"<!DOCTYPE xml><xml/>"), XmlError::Doctype);
         assert_eq!(
             err(b"<?xml-stylesheet href=\"a\"?><xml/>"),
-            XmlError::ProcessingInstruction { target: "xml-stylesheet".into() }
+            XmlError::ProcessingInstruction {
+                target: "xml-stylesheet".into()
+            }
         );
         assert_eq!(
             err(b"<xml><a x=\"1\">v</a></xml>"),
-            XmlError::Attribute { element: "a".into() }
+            XmlError::Attribute {
+                element: "a".into()
+            }
         );
         assert_eq!(
             err(b"<xml><a><b>1</b></a></xml>"),
-            XmlError::Nested { field: "a".into(), child: "b".into() }
+            XmlError::Nested {
+                field: "a".into(),
+                child: "b".into()
+            }
         );
         assert_eq!(
             err(b"<xml><a><b/></a></xml>"),
-            XmlError::Nested { field: "a".into(), child: "b".into() }
+            XmlError::Nested {
+                field: "a".into(),
+                child: "b".into()
+            }
         );
         assert_eq!(
             err(b"<xml><sign>A</sign><sign>B</sign></xml>"),
-            XmlError::DuplicateField { field: "sign".into() }
+            XmlError::DuplicateField {
+                field: "sign".into()
+            }
         );
         assert_eq!(
             err(b"<xml><a>&e;</a></xml>"),
@@ -502,11 +677,16 @@ mod tests {
         );
         assert_eq!(
             err(b"<xml><a>x&#1;</a></xml>"),
-            XmlError::InvalidChar { field: "a".into(), code: 1 }
+            XmlError::InvalidChar {
+                field: "a".into(),
+                code: 1
+            }
         );
         assert_eq!(
             err(b"<xml>loose<a>1</a></xml>"),
-            XmlError::TextOutsideField { text: "loose".into() }
+            XmlError::TextOutsideField {
+                text: "loose".into()
+            }
         );
         assert!(matches!(
             err(b"<xml><![CDATA[x]]></xml>"),
@@ -516,20 +696,86 @@ mod tests {
         assert_eq!(err(b"<!-- only a comment -->"), XmlError::NoRoot);
         assert_eq!(
             err(b"<xml/><xml/>"),
-            XmlError::MultipleRoots { element: "xml".into() }
+            XmlError::MultipleRoots {
+                element: "xml".into()
+            }
         );
         assert!(matches!(err(b"<xml><a>1</a>"), XmlError::Malformed { .. }));
-        assert!(matches!(err(b"<xml><a>1</b></xml>"), XmlError::Malformed { .. }));
-        assert!(matches!(err(b"<xml><a>1 & 2</a></xml>"), XmlError::Malformed { .. }));
+        assert!(matches!(
+            err(b"<xml><a>1</b></xml>"),
+            XmlError::Malformed { .. }
+        ));
+        assert!(matches!(
+            err(b"<xml><a>1 & 2</a></xml>"),
+            XmlError::Malformed { .. }
+        ));
         assert!(matches!(
             err(b"<?xml version=\"1.0\" encoding=\"GBK\"?><xml/>"),
             XmlError::Malformed { .. }
         ));
     }
 
+    /// Whenever the fast reader answers, the full decoder gives the same fields.
+    pub(crate) fn assert_fast_path_agrees(input: &[u8]) {
+        let Ok(text) = std::str::from_utf8(input) else {
+            return;
+        };
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        if let Some(fast) = fast::decode(text) {
+            assert_eq!(Decoder::new(text).run(), Ok(fast), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_full_decoder() {
+        let docs: &[&str] = &[
+            "<xml><a>1</a><b><![CDATA[x<y&z]]></b></xml>",
+            " \n<xml>\n <a>1</a>\t<b></b>\n</xml>\n ",
+            "<xml></xml>",
+            "<root><x>1</x></root>",
+            "<xml><xml>1</xml></xml>",
+            "<xml><a>  </a><b><![CDATA[]]></b><c><![CDATA[ ]]]></c></xml>",
+            "<xml><a>x > y \" '</a></xml>",
+            "<xml><a.b-c_d>1</a.b-c_d><_e>2</_e></xml>",
+            "<xml><a>中文</a><b><![CDATA[支付]]></b></xml>",
+            "<xml><a><![CDATA[x]]]]><![CDATA[>y]]></a></xml>",
+            "<xml><a>1</a><a>2</a></xml>",
+            "<xml><a>1\r\n</a></xml>",
+            "<xml><a>&amp;</a></xml>",
+            "<xml><a>x]]>y</a></xml>",
+            "<xml><a x=\"1\">v</a></xml>",
+            "<xml><a/></xml>",
+            "<xml><a>1</b></xml>",
+            "<xml><a>1</a></root>",
+            "<xml><a>1</a></xml>trailing",
+            "<xml><a>1</a></xml><!-- c -->",
+            "<xml><a>\u{1}</a></xml>",
+            "<xml><a><![CDATA[x]]>y</a></xml>",
+            "<xml><a><b>1</b></a></xml>",
+            "<xml ><a>1</a></xml>",
+            "<xml><1a>1</1a></xml>",
+            "<xml><a>1</a ></xml>",
+            "<xml><a><![CDATA[x\ry]]></a></xml>",
+            "<xml><a><![CDATA[unterminated</a></xml>",
+            "<xml><a>1</a>",
+            "<xml>",
+        ];
+        for doc in docs {
+            assert_fast_path_agrees(doc.as_bytes());
+        }
+        // The common shapes must take the fast path.
+        for doc in &docs[..9] {
+            assert!(fast::decode(doc).is_some(), "{doc:?}");
+        }
+    }
+
     #[test]
     fn deep_nesting_is_refused_at_the_first_level() {
-        let deep = format!("<xml>{}{}</xml>", "<a>".repeat(100_000), "</a>".repeat(100_000));
+        let deep = format!(
+            "<xml>{}{}</xml>",
+            "<a>".repeat(100_000),
+            "</a>".repeat(100_000)
+        );
         assert!(matches!(err(deep.as_bytes()), XmlError::Nested { .. }));
     }
 
@@ -558,7 +804,10 @@ mod tests {
         }
         assert_eq!(
             encode(&[("a", "x\u{1}")]),
-            Err(EncodeError::InvalidChar { field: "a".into(), code: 1 })
+            Err(EncodeError::InvalidChar {
+                field: "a".into(),
+                code: 1
+            })
         );
     }
 
