@@ -36,6 +36,10 @@ final class ClientTest extends TestCase
         yield 'retries' => [$ok + ['retries' => 99], '"retries" must be an int from 0 to 10'];
         yield 'failover' => [$ok + ['failover' => 'yes'], '"failover" must be a bool'];
         yield 'base_url' => [$ok + ['base_url' => 'ftp://x'], '"base_url" must be an http:// or https:// URL'];
+        yield 'failover to nowhere' => [
+            $ok + ['base_url' => 'https://127.0.0.1:1', 'failover' => true],
+            'config "failover" needs "backup_url" when "base_url" is set',
+        ];
         yield 'cert alone' => [$ok + ['cert_path' => __FILE__], '"cert_path" and "key_path" must be given together'];
         yield 'unreadable cert' => [
             $ok + ['cert_path' => '/nonexistent/apiclient_cert.pem', 'key_path' => __FILE__],

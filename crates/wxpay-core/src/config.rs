@@ -192,16 +192,14 @@ impl Config {
                 ))
             })?,
         };
-        let base_url = url(
-            "base_url",
-            string("base_url", take("base_url"))?,
-            PRIMARY_URL,
-        )?;
-        let backup_url = url(
-            "backup_url",
-            string("backup_url", take("backup_url"))?,
-            BACKUP_URL,
-        )?;
+        let base_given = string("base_url", take("base_url"))?;
+        let backup_given = string("backup_url", take("backup_url"))?;
+        // WeChat's backup host only backs up WeChat's primary: a client pointed elsewhere (a
+        // simulator, a proxy) must name its own backup, or it would fail over to the real
+        // WeChat.
+        let own_primary = base_given.is_some() && backup_given.is_none();
+        let base_url = url("base_url", base_given, PRIMARY_URL)?;
+        let backup_url = url("backup_url", backup_given, BACKUP_URL)?;
         let retries = match take("retries") {
             Value::Null => 1,
             Value::Int(n) if (0..=10).contains(&n) => n as u32,
@@ -212,7 +210,14 @@ impl Config {
             Value::Bool(b) => Ok(b),
             other => Err(bad(key, "must be a bool", &other)),
         };
-        let failover = flag("failover", take("failover"), true)?;
+        let failover = match take("failover") {
+            Value::Bool(true) if own_primary => {
+                return Err(Error::Config(
+                    "config \"failover\" needs \"backup_url\" when \"base_url\" is set".into(),
+                ));
+            }
+            value => flag("failover", value, !own_primary)?,
+        };
         let sandbox = flag("sandbox", take("sandbox"), false)?;
         let config = Self {
             sub_appid: string("sub_appid", take("sub_appid"))?,
@@ -289,6 +294,19 @@ mod tests {
         assert_eq!(c.retries, 1);
         assert!(c.failover);
         assert!(!format!("{c:?}").contains("SECRET-KEY-VALUE"));
+    }
+
+    #[test]
+    fn own_base_url_never_fails_over_to_wechat() {
+        let mut e = base();
+        e.push(("base_url".into(), s("https://127.0.0.1:9000/")));
+        let c = Config::from_entries(e.clone()).unwrap();
+        assert_eq!(c.base_url, "https://127.0.0.1:9000");
+        assert!(!c.failover);
+        e.push(("failover".into(), Value::Bool(true)));
+        assert!(err(e.clone()).contains("needs \"backup_url\""));
+        e.push(("backup_url".into(), s("https://127.0.0.1:9001")));
+        assert!(Config::from_entries(e).unwrap().failover);
     }
 
     #[test]
