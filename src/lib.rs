@@ -20,6 +20,12 @@ JSAPI/APP/Native params, HTTPS (rustls) with pooling, retries and failover, QR, 
 /// Module start: engine symbols, exception classes, and the post-startup hook that marks
 /// `Client::__construct`'s `$config` as `#[\SensitiveParameter]`.
 fn startup(_ty: i32, _module_number: i32) -> i32 {
+    // ext-php-rs turns a panic in a PHP-callable function into `\Error("Rust panic: …")`;
+    // the default hook would also print a backtrace to stderr (the FPM log). One line is
+    // enough there.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("wxpay: Rust panic (reported to PHP as \\Error): {info}");
+    }));
     let result = engine::load()
         .map_err(|e| e.to_string())
         .and_then(|_| exceptions::register().map_err(|e| e.to_string()))
@@ -41,10 +47,19 @@ extern "C" fn php_info(_module: *mut ModuleEntry) {
     info_table_end!();
 }
 
+/// Debug builds only: panics on purpose, so tests can prove a panic reaches PHP as an
+/// exception instead of aborting the process.
+#[cfg(debug_assertions)]
+#[php_function]
+#[php(name = "WxPay\\Debug\\panic")]
+pub fn debug_panic(message: &str) {
+    panic!("{message}");
+}
+
 #[php_module]
 #[php(startup = "startup")]
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
-    module
+    let module = module
         .name("wxpay")
         .version(env!("CARGO_PKG_VERSION"))
         .class::<primitives::Signer>()
@@ -53,5 +68,8 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .class::<client::Client>()
         .class::<tools::Qr>()
         .class::<tools::Bill>()
-        .info_function(php_info)
+        .info_function(php_info);
+    #[cfg(debug_assertions)]
+    let module = module.function(wrap_function!(debug_panic));
+    module
 }

@@ -137,7 +137,14 @@ pub fn parse_refund(body: &[u8], config: &Config) -> Result<Fields> {
     let (_, req_info) = fields.remove(at);
     let plain = crypto::decrypt_req_info(&req_info, config.key.expose())
         .map_err(|e| Error::Signature(format!("refund notify: {e}")))?;
-    let inner = xml::into_owned(xml::decode(plain.as_bytes())?);
+    // ECB has no integrity check: a plaintext that is not our XML means a forged or damaged
+    // req_info, the same verdict as bad padding (spec §6).
+    let inner = xml::decode(plain.as_bytes()).map_err(|e| {
+        Error::Signature(format!(
+            "refund notify: decrypted req_info is not valid XML ({e})"
+        ))
+    })?;
+    let inner = xml::into_owned(inner);
     for (name, value) in inner {
         if get(&fields, &name).is_some() {
             return Err(Error::Signature(format!(
