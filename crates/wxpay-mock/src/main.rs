@@ -54,25 +54,27 @@ struct Args {
     key: String,
 }
 
-async fn shutdown_signal() {
+/// Installs the SIGTERM/SIGINT handlers now and returns the future that waits for either.
+/// Installing them before the ready line is printed means a supervisor that stops the mock
+/// right after reading that line gets a clean exit, not the default signal death.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
+        })
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
 
@@ -91,6 +93,7 @@ async fn main() -> Result<()> {
         key: args.key,
     };
     let bound = wxpay_mock::bind(opts).await?;
+    let shutdown = shutdown_signal()?;
     let ready = bound.ready();
     eprintln!(
         "wxpay-mock: listening on {}{} · appid {} · mch_id {} · key {} · CA {}",
@@ -111,7 +114,7 @@ async fn main() -> Result<()> {
         writeln!(out, "{line}")?;
         out.flush()?;
     }
-    bound.serve(shutdown_signal()).await;
+    bound.serve(shutdown).await;
     eprintln!("wxpay-mock: stopped");
     Ok(())
 }
