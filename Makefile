@@ -78,3 +78,13 @@ fuzz:
 	  RUSTC_BOOTSTRAP=1 nice -n 19 cargo fuzz run -O $$t corpus/$$t seeds/$$t -- \
 	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=5 || exit 1; \
 	done
+
+# Hardening checks, not part of `make test` (minutes each); figures in soak/RESULTS.md.
+# soak: php8.2-fpm (4 static workers) + nginx + wxpay-mock with faults, ≥ 100,000 requests.
+# leaks: 10^6 calls per primitive (RSS growth), PHPUnit under valgrind memcheck.
+.PHONY: soak leaks
+soak:
+	bash soak/run.sh
+
+leaks:
+	bash soak/leaks.sh
