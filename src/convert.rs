@@ -49,25 +49,36 @@ impl<'a> Params<'a> {
 
     fn push_int(&mut self, name: &'a [u8], n: i64) {
         let start = self.digits.len() as u32;
-        let mut buf = [0u8; 20];
-        let mut at = buf.len();
-        let mut rest = n.unsigned_abs();
-        loop {
-            at -= 1;
-            buf[at] = b'0' + (rest % 10) as u8;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        if n < 0 {
-            at -= 1;
-            buf[at] = b'-';
-        }
-        self.digits.extend_from_slice(&buf[at..]);
-        let len = (buf.len() - at) as u32;
+        self.digits.extend_from_slice(format_int(n, &mut [0; 20]));
+        let len = self.digits.len() as u32 - start;
         self.entries.push((name, Value::Digits { start, len }));
     }
+}
+
+/// Decimal digits of `n`, written at the end of `buf`.
+fn format_int(n: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    &buf[at..]
+}
+
+/// One parameter value after the value rules.
+enum Checked<'a> {
+    Bytes(&'a [u8]),
+    Int(i64),
+    Json(String),
 }
 
 fn type_name(zv: &Zval) -> &'static str {
@@ -85,8 +96,8 @@ fn show(name: &[u8]) -> Cow<'_, str> {
     String::from_utf8_lossy(name)
 }
 
-/// Applies the value rules of DESIGN.md §2 to one entry and appends it; null is absent.
-fn push_value<'a>(out: &mut Params<'a>, name: &'a [u8], zv: &'a Zval) -> PhpResult<()> {
+/// Applies the value rules of DESIGN.md §2 to one entry; `None` means absent (null).
+fn check_value<'a>(name: &[u8], zv: &'a Zval) -> PhpResult<Option<Checked<'a>>> {
     // Strings and ints are nearly every value: test the type byte before anything else.
     const IS_NULL: u32 = 1;
     const IS_LONG: u32 = 4;
@@ -98,14 +109,10 @@ fn push_value<'a>(out: &mut Params<'a>, name: &'a [u8], zv: &'a Zval) -> PhpResu
             IS_STRING => {
                 let s = &*zv.value.str_;
                 let bytes = std::slice::from_raw_parts(s.val.as_ptr().cast::<u8>(), s.len);
-                out.entries.push((name, Value::Bytes(bytes)));
-                return Ok(());
+                return Ok(Some(Checked::Bytes(bytes)));
             }
-            IS_LONG => {
-                out.push_int(name, zv.value.lval);
-                return Ok(());
-            }
-            IS_NULL => return Ok(()),
+            IS_LONG => return Ok(Some(Checked::Int(zv.value.lval))),
+            IS_NULL => return Ok(None),
             _ => {}
         }
     }
@@ -116,8 +123,7 @@ fn push_value<'a>(out: &mut Params<'a>, name: &'a [u8], zv: &'a Zval) -> PhpResu
                 show(name)
             ))
         })?;
-        out.entries.push((name, Value::Owned(json.to_string())));
-        return Ok(());
+        return Ok(Some(Checked::Json(json.to_string())));
     }
     let hint = if zv.is_double() {
         " (amounts are integer fen)"
@@ -148,6 +154,34 @@ pub fn params(ht: &ZendHashTable) -> PhpResult<Params<'_>> {
         entries: Vec::with_capacity(ht.nNumOfElements as usize),
         digits: Vec::new(),
     };
+    for_each_checked(ht, |name, value| {
+        match value {
+            Checked::Bytes(b) => out.entries.push((name, Value::Bytes(b))),
+            Checked::Int(n) => out.push_int(name, n),
+            Checked::Json(s) => out.entries.push((name, Value::Owned(s))),
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Visits a parameter array in order with each (name, value bytes), applying the value
+/// rules, without collecting it: for callers that only stream it (`Xml::encode`).
+pub fn for_each_param(
+    ht: &ZendHashTable,
+    mut visit: impl FnMut(&[u8], &[u8]) -> PhpResult<()>,
+) -> PhpResult<()> {
+    for_each_checked(ht, |name, value| match value {
+        Checked::Bytes(b) => visit(name, b),
+        Checked::Int(n) => visit(name, format_int(n, &mut [0; 20])),
+        Checked::Json(s) => visit(name, s.as_bytes()),
+    })
+}
+
+fn for_each_checked<'a>(
+    ht: &'a ZendHashTable,
+    mut visit: impl FnMut(&'a [u8], Checked<'a>) -> PhpResult<()>,
+) -> PhpResult<()> {
     for_each_entry(ht, |key, zv| {
         let name = match key {
             Key::Str(name) => name,
@@ -158,9 +192,11 @@ pub fn params(ht: &ZendHashTable) -> PhpResult<Params<'_>> {
             }
         };
         check_name(name)?;
-        push_value(&mut out, name, zv)
-    })?;
-    Ok(out)
+        match check_value(name, zv)? {
+            Some(value) => visit(name, value),
+            None => Ok(()),
+        }
+    })
 }
 
 pub enum Key<'a> {

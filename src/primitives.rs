@@ -3,13 +3,14 @@
 // Rust parameter names are PHP's parameter names (named arguments), which are camelCase.
 #![allow(non_snake_case)]
 
-use crate::convert::{self, Params, PhpStr};
+use crate::convert::{self, PhpStr};
 use crate::engine;
 use crate::exceptions::{PhpResult, invalid, to_php};
 use ext_php_rs::binary_slice::BinarySlice;
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::ZendHashTable;
+use std::cell::RefCell;
 use wxpay_core::sign::{self, SignType};
 use wxpay_core::{Error, notify, xml};
 
@@ -45,25 +46,21 @@ pub fn verify_params(params: &ZendHashTable, key: &str, sign_type: SignType) -> 
     Ok(sign::verify_pairs_using(&mut pairs, key.as_bytes(), sign_type, engine::MD5).is_ok())
 }
 
-/// Encodes a parameter array as `<xml>` with CDATA values.
-pub fn encode_params(params: &Params<'_>) -> PhpResult<PhpStr> {
-    let mut out = String::with_capacity(
-        16 + params
-            .iter()
-            .map(|(k, v)| 2 * k.len() + v.len() + 17)
-            .sum::<usize>(),
-    );
-    out.push_str("<xml>");
-    for (name, value) in params.iter() {
-        // Names were checked when read (`convert::params`); values must be text XML can carry.
-        let name = std::str::from_utf8(name).unwrap_or_default();
-        let value = std::str::from_utf8(value)
-            .map_err(|_| invalid(format!("parameter \"{name}\" is not valid UTF-8")))?;
-        xml::check_value(name, value).map_err(|e| invalid(e.to_string()))?;
-        xml::write_field(&mut out, name, value);
+/// Encodes a parameter array as `<xml>` with CDATA values, in one pass over the array.
+pub fn encode_params(params: &ZendHashTable) -> PhpResult<PhpStr> {
+    thread_local! {
+        // Reused so that encoding allocates only the PHP string it returns.
+        static OUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     }
-    out.push_str("</xml>");
-    Ok(PhpStr::new(out.as_bytes()))
+    OUT.with_borrow_mut(|out| {
+        out.clear();
+        out.extend_from_slice(b"<xml>");
+        convert::for_each_param(params, |name, value| {
+            xml::append_field(out, name, value).map_err(|e| invalid(e.to_string()))
+        })?;
+        out.extend_from_slice(b"</xml>");
+        Ok(PhpStr::new(out))
+    })
 }
 
 /// Signs parameters with the API key (static helpers; no configuration).
@@ -100,7 +97,7 @@ pub struct Xml;
 impl Xml {
     /// `<xml><name><![CDATA[value]]></name>…</xml>`, in the array's order.
     pub fn encode(fields: &ZendHashTable) -> PhpResult<PhpStr> {
-        encode_params(&convert::params(fields)?)
+        encode_params(fields)
     }
 
     /// Decodes a flat document; refuses DOCTYPE, entities, nesting, duplicates, non-UTF-8.

@@ -483,6 +483,7 @@ pub fn is_field_name(name: &[u8]) -> bool {
 pub enum EncodeError {
     BadName { name: String },
     InvalidChar { field: String, code: u32 },
+    NotUtf8 { field: String },
 }
 
 impl fmt::Display for EncodeError {
@@ -497,6 +498,7 @@ impl fmt::Display for EncodeError {
                 f,
                 "field \"{field}\" contains the control character U+{code:04X}, which XML cannot carry"
             ),
+            Self::NotUtf8 { field } => write!(f, "field \"{field}\" is not valid UTF-8"),
         }
     }
 }
@@ -510,11 +512,6 @@ pub fn check_field(name: &str, value: &str) -> Result<(), EncodeError> {
             name: name.to_owned(),
         });
     }
-    check_value(name, value)
-}
-
-/// Checks that a value (of a field whose name is known to be good) can be carried by XML.
-pub fn check_value(name: &str, value: &str) -> Result<(), EncodeError> {
     match forbidden_control(value.as_bytes()) {
         Some(b) => Err(EncodeError::InvalidChar {
             field: name.to_owned(),
@@ -527,37 +524,104 @@ pub fn check_value(name: &str, value: &str) -> Result<(), EncodeError> {
 /// Appends `<name><![CDATA[value]]></name>`, splitting `]]>` and writing CR as `&#13;`.
 /// The caller has checked the field with [`check_field`].
 pub fn write_field(out: &mut String, name: &str, value: &str) {
-    out.push('<');
-    out.push_str(name);
-    out.push('>');
+    // SAFETY: only the bytes of `name`, `value` (both str) and ASCII markup are appended.
+    write_field_bytes(
+        unsafe { out.as_mut_vec() },
+        name.as_bytes(),
+        value.as_bytes(),
+    );
+}
+
+fn write_field_bytes(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.push(b'<');
+    out.extend_from_slice(name);
+    out.push(b'>');
     let mut rest = value;
     loop {
         // A CR would be turned into LF by any conforming reader, so it goes outside CDATA.
-        let (chunk, cr) = match memchr::memchr(b'\r', rest.as_bytes()) {
+        let (chunk, cr) = match memchr::memchr(b'\r', rest) {
             Some(i) => (&rest[..i], true),
             None => (rest, false),
         };
         if !chunk.is_empty() || !cr {
-            out.push_str("<![CDATA[");
-            if memchr::memchr(b']', chunk.as_bytes()).is_some() && chunk.contains("]]>") {
-                out.push_str(&chunk.replace("]]>", "]]]]><![CDATA[>"));
-            } else {
-                out.push_str(chunk);
+            out.extend_from_slice(b"<![CDATA[");
+            let mut text = chunk;
+            while let Some(i) =
+                memchr::memchr_iter(b']', text).find(|&i| text[i..].starts_with(b"]]>"))
+            {
+                out.extend_from_slice(&text[..i + 2]);
+                out.extend_from_slice(b"]]><![CDATA[");
+                text = &text[i + 2..];
             }
-            out.push_str("]]>");
+            out.extend_from_slice(text);
+            out.extend_from_slice(b"]]>");
         }
         if !cr {
             break;
         }
-        out.push_str("&#13;");
+        out.extend_from_slice(b"&#13;");
         rest = &rest[chunk.len() + 1..];
         if rest.is_empty() {
             break;
         }
     }
-    out.push_str("</");
-    out.push_str(name);
-    out.push('>');
+    out.extend_from_slice(b"</");
+    out.extend_from_slice(name);
+    out.push(b'>');
+}
+
+/// Appends one field whose name already passed [`is_field_name`], checking that the value
+/// is UTF-8 text XML can carry. One table-driven pass classifies the value, so the common
+/// case (short ASCII, no `]`, no CR) costs no further scan.
+pub fn append_field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) -> Result<(), EncodeError> {
+    const CONTROL: u8 = 1;
+    const SPECIAL: u8 = 2;
+    const NON_ASCII: u8 = 4;
+    const CLASS: [u8; 256] = {
+        let mut t = [0u8; 256];
+        let mut b = 0;
+        while b < 256 {
+            t[b] = if b < 0x20 {
+                CONTROL | if b == 0x0d { SPECIAL } else { 0 }
+            } else if b == b']' as usize {
+                SPECIAL
+            } else if b >= 0x80 {
+                NON_ASCII
+            } else {
+                0
+            };
+            b += 1;
+        }
+        t
+    };
+    let class = value
+        .iter()
+        .fold(0u8, |acc, &b| acc | CLASS[usize::from(b)]);
+    let field = || String::from_utf8_lossy(name).into_owned();
+    if class & NON_ASCII != 0 && std::str::from_utf8(value).is_err() {
+        return Err(EncodeError::NotUtf8 { field: field() });
+    }
+    if class & CONTROL != 0
+        && let Some(b) = forbidden_control(value)
+    {
+        return Err(EncodeError::InvalidChar {
+            field: field(),
+            code: u32::from(b),
+        });
+    }
+    if class & SPECIAL == 0 {
+        out.reserve(2 * name.len() + value.len() + 17);
+        out.push(b'<');
+        out.extend_from_slice(name);
+        out.extend_from_slice(b"><![CDATA[");
+        out.extend_from_slice(value);
+        out.extend_from_slice(b"]]></");
+        out.extend_from_slice(name);
+        out.push(b'>');
+    } else {
+        write_field_bytes(out, name, value);
+    }
+    Ok(())
 }
 
 /// Encodes fields as `<xml>…</xml>` in the given order.
@@ -804,6 +868,32 @@ mod tests {
         ]);
         let text = encode(&fields).unwrap();
         assert_eq!(ok(&text), fields);
+    }
+
+    #[test]
+    fn append_field_writes_what_write_field_writes_and_checks_values() {
+        for value in [
+            "", "plain", "x]]>y", "]]>]]>", "a\r\nb\r", "中文]", "]", "\r",
+        ] {
+            let mut fast = Vec::new();
+            append_field(&mut fast, b"f", value.as_bytes()).unwrap();
+            let mut reference = String::new();
+            write_field(&mut reference, "f", value);
+            assert_eq!(String::from_utf8(fast).unwrap(), reference, "{value:?}");
+        }
+        let mut out = Vec::new();
+        assert_eq!(
+            append_field(&mut out, b"f", b"\xff"),
+            Err(EncodeError::NotUtf8 { field: "f".into() })
+        );
+        assert_eq!(
+            append_field(&mut out, b"f", b"a\x07"),
+            Err(EncodeError::InvalidChar {
+                field: "f".into(),
+                code: 7
+            })
+        );
+        assert!(append_field(&mut out, b"f", b"tab\tnewline\n").is_ok());
     }
 
     #[test]
