@@ -294,15 +294,7 @@ impl Client {
         outTradeNo: &str,
         totalFee: i64,
     ) -> PhpResult<()> {
-        let fields: Vec<(String, String)> = convert::params(notify)?
-            .iter()
-            .map(|(k, v)| {
-                (
-                    String::from_utf8_lossy(k).into_owned(),
-                    String::from_utf8_lossy(v).into_owned(),
-                )
-            })
-            .collect();
+        let fields = convert::owned_params(notify)?;
         notify::check_order(&fields, outTradeNo, totalFee).map_err(to_php)
     }
 }

@@ -13,48 +13,6 @@ use wxpay_core::sign::Pair;
 /// Parameters whose value may be given as an array; they are sent as JSON text.
 const JSON_FIELDS: [&[u8]; 2] = [b"detail", b"scene_info"];
 
-/// A parameter value as it will be signed and sent. Ints are formatted into the owning
-/// [`Params`]' digit buffer: a fat inline buffer here cost a store-forwarding stall per
-/// entry (measured).
-enum Value<'a> {
-    Bytes(&'a [u8]),
-    Digits { start: u32, len: u32 },
-    Owned(String),
-}
-
-/// A parameter array read in place: names and string values borrow from PHP.
-pub struct Params<'a> {
-    entries: Vec<(&'a [u8], Value<'a>)>,
-    digits: Vec<u8>,
-}
-
-impl<'a> Params<'a> {
-    fn value<'s>(&'s self, v: &'s Value<'a>) -> &'s [u8] {
-        match v {
-            Value::Bytes(b) => b,
-            Value::Digits { start, len } => &self.digits[*start as usize..(*start + *len) as usize],
-            Value::Owned(s) => s.as_bytes(),
-        }
-    }
-
-    /// (name, value) in array order.
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.entries.iter().map(|(k, v)| (*k, self.value(v)))
-    }
-
-    /// The pairs to sign.
-    pub fn pairs(&self) -> Vec<Pair<'_>> {
-        self.iter().collect()
-    }
-
-    fn push_int(&mut self, name: &'a [u8], n: i64) {
-        let start = self.digits.len() as u32;
-        self.digits.extend_from_slice(format_int(n, &mut [0; 20]));
-        let len = self.digits.len() as u32 - start;
-        self.entries.push((name, Value::Digits { start, len }));
-    }
-}
-
 /// Decimal digits of `n`, written at the end of `buf`.
 fn format_int(n: i64, buf: &mut [u8; 20]) -> &[u8] {
     let mut at = buf.len();
@@ -148,21 +106,41 @@ fn check_name(name: &[u8]) -> PhpResult<()> {
     }
 }
 
-/// Reads a parameter array in order, applying the value rules; null entries are skipped.
-pub fn params(ht: &ZendHashTable) -> PhpResult<Params<'_>> {
-    let mut out = Params {
-        entries: Vec::with_capacity(ht.nNumOfElements as usize),
-        digits: Vec::new(),
-    };
+/// Gathers the signable pairs of a parameter array straight into a list (no intermediate
+/// copy of the array) and hands them to `f`. Ints are formatted into a small stack arena;
+/// JSON texts, and ints beyond the arena, are owned on the side.
+pub fn with_pairs<R>(ht: &ZendHashTable, f: impl FnOnce(&mut [Pair<'_>]) -> R) -> PhpResult<R> {
+    let mut arena = [0u8; 320];
+    let mut free: &mut [u8] = &mut arena;
+    let mut owned: Vec<(usize, String)> = Vec::new();
+    let mut pairs: Vec<Pair<'_>> = Vec::with_capacity(ht.nNumOfElements as usize);
     for_each_checked(ht, |name, value| {
         match value {
-            Checked::Bytes(b) => out.entries.push((name, Value::Bytes(b))),
-            Checked::Int(n) => out.push_int(name, n),
-            Checked::Json(s) => out.entries.push((name, Value::Owned(s))),
+            Checked::Bytes(b) => pairs.push((name, b)),
+            Checked::Int(n) => {
+                let mut buf = [0; 20];
+                let digits = format_int(n, &mut buf);
+                if digits.len() <= free.len() {
+                    let (slot, rest) = std::mem::take(&mut free).split_at_mut(digits.len());
+                    slot.copy_from_slice(digits);
+                    free = rest;
+                    pairs.push((name, slot));
+                } else {
+                    owned.push((pairs.len(), n.to_string()));
+                    pairs.push((name, b""));
+                }
+            }
+            Checked::Json(text) => {
+                owned.push((pairs.len(), text));
+                pairs.push((name, b""));
+            }
         }
         Ok(())
     })?;
-    Ok(out)
+    for (at, text) in &owned {
+        pairs[*at].1 = text.as_bytes();
+    }
+    Ok(f(&mut pairs))
 }
 
 /// Visits a parameter array in order with each (name, value bytes), applying the value
@@ -343,16 +321,18 @@ pub fn fields_to_array<'a>(
 /// Reads a parameter array into owned fields, for calls that leave PHP's thread of control
 /// (the HTTP client). Values must be UTF-8 text, as the XML body requires.
 pub fn owned_params(ht: &ZendHashTable) -> PhpResult<Vec<(String, String)>> {
-    params(ht)?
-        .iter()
-        .map(|(name, value)| {
-            let name = String::from_utf8_lossy(name).into_owned();
-            match std::str::from_utf8(value) {
-                Ok(v) => Ok((name, v.to_owned())),
-                Err(_) => Err(invalid(format!("parameter \"{name}\" is not valid UTF-8"))),
+    let mut out = Vec::with_capacity(ht.nNumOfElements as usize);
+    for_each_param(ht, |name, value| {
+        let name = String::from_utf8_lossy(name).into_owned();
+        match std::str::from_utf8(value) {
+            Ok(v) => {
+                out.push((name, v.to_owned()));
+                Ok(())
             }
-        })
-        .collect()
+            Err(_) => Err(invalid(format!("parameter \"{name}\" is not valid UTF-8"))),
+        }
+    })?;
+    Ok(out)
 }
 
 /// Reads a list of string-or-int values (e.g. order numbers) as text; keys are ignored.

@@ -33,17 +33,17 @@ fn check_key(key: &str) -> PhpResult<()> {
 
 /// Signs a parameter array (read in place) with `key`.
 pub fn sign_params(params: &ZendHashTable, key: &str, sign_type: SignType) -> PhpResult<PhpStr> {
-    let params = convert::params(params)?;
-    let mut pairs = params.pairs();
-    let signature = sign::sign_pairs_using(&mut pairs, key.as_bytes(), sign_type, engine::MD5);
-    Ok(PhpStr::new(signature.as_bytes()))
+    convert::with_pairs(params, |pairs| {
+        let signature = sign::sign_pairs_using(pairs, key.as_bytes(), sign_type, engine::MD5);
+        PhpStr::new(signature.as_bytes())
+    })
 }
 
 /// Verifies a parameter array that includes `sign`; `false` for any mismatch.
 pub fn verify_params(params: &ZendHashTable, key: &str, sign_type: SignType) -> PhpResult<bool> {
-    let params = convert::params(params)?;
-    let mut pairs = params.pairs();
-    Ok(sign::verify_pairs_using(&mut pairs, key.as_bytes(), sign_type, engine::MD5).is_ok())
+    convert::with_pairs(params, |pairs| {
+        sign::verify_pairs_using(pairs, key.as_bytes(), sign_type, engine::MD5).is_ok()
+    })
 }
 
 /// Encodes a parameter array as `<xml>` with CDATA values, in one pass over the array.
