@@ -35,7 +35,11 @@ final class ClientTest extends TestCase
         yield 'negative timeout' => [$ok + ['timeout' => -1], '"timeout" must be more than 0'];
         yield 'retries' => [$ok + ['retries' => 99], '"retries" must be an int from 0 to 10'];
         yield 'failover' => [$ok + ['failover' => 'yes'], '"failover" must be a bool'];
-        yield 'base_url' => [$ok + ['base_url' => 'ftp://x'], '"base_url" must be an http:// or https:// URL'];
+        yield 'base_url' => [$ok + ['base_url' => 'ftp://x'], '"base_url" must be an https:// URL'];
+        yield 'plain http to a remote host' => [
+            $ok + ['base_url' => 'http://api.mch.weixin.qq.com'],
+            '"base_url" must be an https:// URL (http:// only for a loopback simulator)',
+        ];
         yield 'failover to nowhere' => [
             $ok + ['base_url' => 'https://127.0.0.1:1', 'failover' => true],
             'config "failover" needs "backup_url" when "base_url" is set',

@@ -126,7 +126,7 @@ final class SecretsAndPanicsTest extends TestCase
             $this->fail('nothing listens on port 9');
         } catch (\WxPay\HttpException $e) {
             $this->assertFalse($e->isTimeout());
-            $this->assertNoSecret((string) $e . print_r($e->getTrace(), true));
+            $this->assertNoSecret((string) $e . $e->getTraceAsString() . print_r($e->getTrace()[0], true));
         }
     }
 

@@ -142,12 +142,27 @@ fn seconds(key: &str, value: Value) -> Result<Option<Duration>> {
 
 fn url(key: &str, value: Option<String>, default: &str) -> Result<String> {
     let url = value.unwrap_or_else(|| default.to_owned());
-    if !(url.starts_with("https://") || url.starts_with("http://")) {
+    let plain_ok = url
+        .strip_prefix("http://")
+        .is_some_and(|rest| is_loopback_authority(rest.split('/').next().unwrap_or_default()));
+    if !(url.starts_with("https://") || plain_ok) {
         return Err(Error::Config(format!(
-            "config \"{key}\" must be an http:// or https:// URL, \"{url}\" given"
+            "config \"{key}\" must be an https:// URL (http:// only for a loopback simulator), \"{url}\" given"
         )));
     }
     Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// `host[:port]` naming this machine: 127.0.0.0/8, `localhost` or `[::1]`.
+fn is_loopback_authority(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl Config {
@@ -294,6 +309,30 @@ mod tests {
         assert_eq!(c.retries, 1);
         assert!(c.failover);
         assert!(!format!("{c:?}").contains("SECRET-KEY-VALUE"));
+    }
+
+    #[test]
+    fn plain_http_only_for_loopback() {
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://localhost",
+            "http://[::1]:9/x",
+            "https://x.example",
+        ] {
+            let mut e = base();
+            e.push(("base_url".into(), s(ok)));
+            assert!(Config::from_entries(e).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://api.mch.weixin.qq.com",
+            "http://10.0.0.1",
+            "http://127.0.0.1.evil.com",
+            "ftp://x",
+        ] {
+            let mut e = base();
+            e.push(("base_url".into(), s(bad)));
+            assert!(err(e).contains("must be an https:// URL"), "{bad}");
+        }
     }
 
     #[test]

@@ -132,10 +132,17 @@ fn build_client(key: &ClientKey) -> Result<reqwest::Client> {
         .map_err(|e| Error::Config(format!("HTTP client setup failed: {e}")))
 }
 
+/// At most this many reqwest clients (each with its pool) are kept per process; the least
+/// recently used goes first. A worker that varies timeouts per request or serves many
+/// merchant certificates would otherwise grow without bound.
+pub const MAX_CLIENTS: usize = 16;
+
 struct Process {
     pid: u32,
     runtime: Arc<Runtime>,
-    clients: HashMap<ClientKey, reqwest::Client>,
+    /// Client and the tick of its last use.
+    clients: HashMap<ClientKey, (reqwest::Client, u64)>,
+    tick: u64,
     /// Primary base URL → end of its cool-down.
     down_until: HashMap<String, Instant>,
     /// (base URL, mch_id) → sandbox key.
@@ -168,6 +175,7 @@ fn with_process<T>(f: impl FnOnce(&mut Process) -> Result<T>) -> Result<T> {
                     })?,
             ),
             clients: HashMap::new(),
+            tick: 0,
             down_until: HashMap::new(),
             sandbox_keys: HashMap::new(),
         }),
@@ -191,13 +199,25 @@ pub fn block_on<F: Future>(future: F) -> Result<F::Output> {
 /// This process's client for `key`, built on first use.
 pub fn client(key: &ClientKey) -> Result<reqwest::Client> {
     with_process(|p| {
-        if let Some(client) = p.clients.get(key) {
+        p.tick += 1;
+        let tick = p.tick;
+        if let Some((client, used)) = p.clients.get_mut(key) {
+            *used = tick;
             return Ok(client.clone());
+        }
+        if p.clients.len() >= MAX_CLIENTS
+            && let Some(oldest) = p
+                .clients
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| k.clone())
+        {
+            p.clients.remove(&oldest);
         }
         // Built inside the runtime's context so that anything it spawns lands there.
         let _context = p.runtime.enter();
         let client = build_client(key)?;
-        p.clients.insert(key.clone(), client.clone());
+        p.clients.insert(key.clone(), (client.clone(), tick));
         Ok(client)
     })
 }
@@ -466,8 +486,33 @@ mod tests {
         );
     }
 
+    /// Tests that inspect or reset the per-process state run one at a time.
+    static PROCESS_TESTS: Mutex<()> = Mutex::new(());
+
+    #[test]
+    fn client_cache_is_bounded_and_keeps_the_recent_ones() {
+        let _serial = PROCESS_TESTS.lock().unwrap_or_else(PoisonError::into_inner);
+        let timed = |ms: u64| ClientKey {
+            timeout: Duration::from_millis(1000 + ms),
+            ..key(None)
+        };
+        client(&timed(0)).unwrap();
+        for ms in 1..(3 * MAX_CLIENTS as u64) {
+            client(&timed(ms)).unwrap();
+            // Keep the first one in use: it must survive the evictions.
+            client(&timed(0)).unwrap();
+        }
+        with_process(|p| {
+            assert!(p.clients.len() <= MAX_CLIENTS);
+            assert!(p.clients.contains_key(&timed(0)));
+            Ok(())
+        })
+        .unwrap();
+    }
+
     #[test]
     fn state_is_rebuilt_when_the_pid_changes() {
+        let _serial = PROCESS_TESTS.lock().unwrap_or_else(PoisonError::into_inner);
         let first = with_process(|p| Ok(Arc::as_ptr(&p.runtime))).unwrap();
         // Pretend the state was inherited from a parent process.
         with_process(|p| {
