@@ -69,7 +69,7 @@ clean:
 # Short fuzzing pass (fuzz/README.md), not part of `make test`. cargo-fuzz needs nightly
 # flags; RUSTC_BOOTSTRAP=1 lets the stable toolchain take them. One target at a time, niced.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := xml_decode payment_notify refund_notify bill_parse classify
+FUZZ_TARGETS := xml_decode xml_fast_path payment_notify refund_notify bill_parse classify
 .PHONY: fuzz
 fuzz:
 	@cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
