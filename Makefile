@@ -41,7 +41,7 @@ test: build
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo fmt --all -- --check
-	@find php bench examples tests -name '*.php' -print0 | xargs -0 -n1 $(PHP) -l >/dev/null && echo "php -l: ok"
+	@find php bench examples tests soak -name '*.php' -print0 | xargs -0 -n1 $(PHP) -l >/dev/null && echo "php -l: ok"
 
 test-php:
 	WXPAY_MOCK_BIN=$(WXPAY_MOCK_BIN_DEBUG) $(call PHP_WITH_EXT,$(DEBUG_EXT)) /usr/bin/phpunit --configuration phpunit.xml.dist
