@@ -13,6 +13,7 @@ use WxPay\Signer;
 use WxPay\Xml;
 
 require __DIR__ . '/php_reference.php';
+require __DIR__ . '/report.php';
 
 const ROUNDS = 9;
 const OPS = 20000;
@@ -34,27 +35,6 @@ function measure(array $cases, int $ops = OPS): array
         sort($s);
         return $s[intdiv(count($s), 2)];
     }, $samples);
-}
-
-function row(string $label, float $php, float $ext, float $target): void
-{
-    $ratio = $ext / $php;
-    printf(
-        "%-44s %9.2f %9.2f %7.3f  %s\n",
-        $label,
-        $php,
-        $ext,
-        $ratio,
-        $target > 0 ? sprintf('(target <= %.2f: %s)', $target, $ratio <= $target ? 'met' : 'MISSED') : ''
-    );
-}
-
-function check(bool $ok, string $what): void
-{
-    if (!$ok) {
-        fwrite(STDERR, "bench: results differ: $what\n");
-        exit(1);
-    }
 }
 
 $key = '192006250b4c09247ec02edce69f6a2d';

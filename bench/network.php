@@ -19,31 +19,8 @@ declare(strict_types=1);
 use WxPay\Tests\Support\Mock;
 
 require_once __DIR__ . '/php_reference.php';
+require_once __DIR__ . '/report.php';
 require_once __DIR__ . '/../tests/support/Mock.php';
-
-if (!function_exists('row')) {
-    // Run on its own: the helpers of bench/bench.php.
-    function row(string $label, float $php, float $ext, float $target): void
-    {
-        $ratio = $ext / $php;
-        printf(
-            "%-44s %9.2f %9.2f %7.3f  %s\n",
-            $label,
-            $php,
-            $ext,
-            $ratio,
-            $target > 0 ? sprintf('(target <= %.2f: %s)', $target, $ratio <= $target ? 'met' : 'MISSED') : ''
-        );
-    }
-
-    function check(bool $ok, string $what): void
-    {
-        if (!$ok) {
-            fwrite(STDERR, "bench: results differ: $what\n");
-            exit(1);
-        }
-    }
-}
 
 const NET_ROUNDS = 5;
 const NET_CALLS = 100;           // per round and variant: 500 calls each in all
