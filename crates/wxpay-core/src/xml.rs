@@ -455,24 +455,36 @@ pub fn into_owned(fields: Fields<'_>) -> Vec<(String, String)> {
 /// with a digit, `-` or `.`. This keeps the XML well-formed and the signed string unambiguous
 /// (no `=` or `&` in names).
 pub fn is_field_name(name: &[u8]) -> bool {
-    // One table load per byte: this runs for every key of every array signed or encoded.
-    const fn table(first: bool) -> [bool; 256] {
-        let mut t = [false; 256];
-        let mut b = 0;
-        while b < 256 {
-            let c = b as u8;
-            t[b] = c.is_ascii_alphabetic()
-                || c == b'_'
-                || (!first && (c.is_ascii_digit() || c == b'-' || c == b'.'));
-            b += 1;
+    // The allowed ASCII sets as two 64-bit masks each: a branch-free test per byte (this runs
+    // for every key of every array signed or encoded).
+    const fn masks(first: bool) -> (u64, u64) {
+        let (mut lo, mut hi) = (0u64, 0u64);
+        let mut c = 0;
+        while c < 128 {
+            let b = c as u8;
+            if b.is_ascii_alphabetic()
+                || b == b'_'
+                || (!first && (b.is_ascii_digit() || b == b'-' || b == b'.'))
+            {
+                if c < 64 {
+                    lo |= 1 << c;
+                } else {
+                    hi |= 1 << (c - 64);
+                }
+            }
+            c += 1;
         }
-        t
+        (lo, hi)
     }
-    static FIRST: [bool; 256] = table(true);
-    static REST: [bool; 256] = table(false);
+    const FIRST: (u64, u64) = masks(true);
+    const REST: (u64, u64) = masks(false);
+    fn allowed((lo, hi): (u64, u64), c: u8) -> bool {
+        let set = if c < 64 { lo } else { hi };
+        c < 128 && (set >> (c & 63)) & 1 == 1
+    }
     match name.split_first() {
-        Some((first, rest)) => {
-            FIRST[usize::from(*first)] && rest.iter().all(|&c| REST[usize::from(c)])
+        Some((&first, rest)) => {
+            allowed(FIRST, first) && rest.iter().fold(true, |ok, &c| ok & allowed(REST, c))
         }
         None => false,
     }
