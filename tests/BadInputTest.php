@@ -4,6 +4,7 @@ declare(strict_types=1);
 
 namespace WxPay\Tests;
 
+use PHPUnit\Framework\Attributes\DataProvider;
 use PHPUnit\Framework\TestCase;
 use WxPay\ApiException;
 use WxPay\Client;
@@ -38,7 +39,7 @@ final class BadInputTest extends TestCase
     }
 
     /** @return iterable<string, array{\Closure, class-string, string}> */
-    public function catalogue(): iterable
+    public static function catalogue(): iterable
     {
         $good = Notifies::paymentFields();
         $body = Xml::encode($good);
@@ -270,6 +271,7 @@ final class BadInputTest extends TestCase
     }
 
     /** @dataProvider catalogue */
+    #[DataProvider('catalogue')]
     public function testHostileInputIsRefusedCleanly(\Closure $call, string $class, string $message): void
     {
         try {

@@ -4,6 +4,7 @@ declare(strict_types=1);
 
 namespace WxPay\Tests;
 
+use PHPUnit\Framework\Attributes\DataProvider;
 use PHPUnit\Framework\TestCase;
 use WxPay\Client;
 use WxPay\ConfigException;
@@ -21,7 +22,7 @@ final class ClientTest extends TestCase
     }
 
     /** @return iterable<string, array{array<string, mixed>, string}> */
-    public function badConfigs(): iterable
+    public static function badConfigs(): iterable
     {
         $ok = ['appid' => 'wx1', 'mch_id' => '1000', 'key' => self::SECRET];
         yield 'missing appid' => [['appid' => null] + $ok, 'config "appid" is required'];
@@ -52,6 +53,7 @@ final class ClientTest extends TestCase
     }
 
     /** @dataProvider badConfigs */
+    #[DataProvider('badConfigs')]
     public function testBadConfigIsAConfigException(array $config, string $expected): void
     {
         try {

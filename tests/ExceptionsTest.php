@@ -4,6 +4,7 @@ declare(strict_types=1);
 
 namespace WxPay\Tests;
 
+use PHPUnit\Framework\Attributes\DataProvider;
 use PHPUnit\Framework\TestCase;
 use WxPay\ApiException;
 use WxPay\ConfigException;
@@ -17,7 +18,7 @@ use WxPay\XmlException;
 final class ExceptionsTest extends TestCase
 {
     /** @return iterable<string, array{class-string}> */
-    public function classes(): iterable
+    public static function classes(): iterable
     {
         foreach (
             [ConfigException::class, InvalidArgumentException::class, XmlException::class,
@@ -28,6 +29,7 @@ final class ExceptionsTest extends TestCase
     }
 
     /** @dataProvider classes */
+    #[DataProvider('classes')]
     public function testHierarchyAndConstruction(string $class): void
     {
         $line = __LINE__ + 1;

@@ -4,6 +4,7 @@ declare(strict_types=1);
 
 namespace WxPay\Tests;
 
+use PHPUnit\Framework\Attributes\DataProvider;
 use PHPUnit\Framework\TestCase;
 use WxPay\ApiException;
 use WxPay\Bill;
@@ -41,7 +42,7 @@ final class IntegrationCallsTest extends TestCase
     }
 
     /** @return iterable<string, array{string, array<string, mixed>, string}> */
-    public function tradeTypes(): iterable
+    public static function tradeTypes(): iterable
     {
         yield 'NATIVE' => ['NATIVE', ['product_id' => 'sku-1'], 'code_url'];
         yield 'JSAPI' => ['JSAPI', ['openid' => self::OPENID], 'prepay_id'];
@@ -54,6 +55,7 @@ final class IntegrationCallsTest extends TestCase
     }
 
     /** @dataProvider tradeTypes */
+    #[DataProvider('tradeTypes')]
     public function testUnifiedOrder(string $tradeType, array $extra, string $field): void
     {
         $no = self::newNo('U');

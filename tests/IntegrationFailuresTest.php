@@ -4,6 +4,7 @@ declare(strict_types=1);
 
 namespace WxPay\Tests;
 
+use PHPUnit\Framework\Attributes\DataProvider;
 use PHPUnit\Framework\TestCase;
 use WxPay\ApiException;
 use WxPay\Client;
@@ -99,7 +100,7 @@ final class IntegrationFailuresTest extends TestCase
     }
 
     /** @return iterable<string, array{string, array<string, mixed>, string}> */
-    public function badCalls(): iterable
+    public static function badCalls(): iterable
     {
         $order = ['body' => 'b', 'out_trade_no' => 'X1001', 'total_fee' => 1, 'trade_type' => 'NATIVE', 'product_id' => 'p'];
         yield 'missing body' => ['unifiedOrder', ['body' => null] + $order, 'body is required'];
@@ -115,6 +116,7 @@ final class IntegrationFailuresTest extends TestCase
     }
 
     /** @dataProvider badCalls */
+    #[DataProvider('badCalls')]
     public function testBadArgumentsAreRefusedBeforeSending(string $method, array $params, string $message): void
     {
         $sent = $this->requestsDuring(function () use ($method, $params, $message) {
@@ -262,7 +264,7 @@ final class IntegrationFailuresTest extends TestCase
     }
 
     /** @return iterable<string, array{string, array<string, mixed>}> */
-    public function certCalls(): iterable
+    public static function certCalls(): iterable
     {
         yield 'refund' => ['refund', ['out_trade_no' => 'X1001', 'out_refund_no' => 'R1001', 'total_fee' => 1, 'refund_fee' => 1]];
         yield 'reverse' => ['reverse', ['out_trade_no' => 'X1001']];
@@ -270,6 +272,7 @@ final class IntegrationFailuresTest extends TestCase
     }
 
     /** @dataProvider certCalls */
+    #[DataProvider('certCalls')]
     public function testClientCertificateIsRequired(string $method, array $params): void
     {
         $client = $this->mock->client(['cert_path' => null, 'key_path' => null]);

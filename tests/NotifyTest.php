@@ -4,6 +4,7 @@ declare(strict_types=1);
 
 namespace WxPay\Tests;
 
+use PHPUnit\Framework\Attributes\DataProvider;
 use PHPUnit\Framework\TestCase;
 use WxPay\ApiException;
 use WxPay\Client;
@@ -46,7 +47,7 @@ final class NotifyTest extends TestCase
     }
 
     /** @return iterable<string, array{string, string, string}> configured type, body, message */
-    public function forged(): iterable
+    public static function forged(): iterable
     {
         $good = Notifies::paymentFields();
         yield 'wrong sign' => ['MD5', Xml::encode(['sign' => str_repeat('A', 32)] + $good), 'sign does not match'];
@@ -67,6 +68,7 @@ final class NotifyTest extends TestCase
     }
 
     /** @dataProvider forged */
+    #[DataProvider('forged')]
     public function testForgedNotifiesAreRefused(string $signType, string $body, string $expected): void
     {
         $client = new Client(Notifies::config(['sign_type' => $signType]));

@@ -4,6 +4,7 @@ declare(strict_types=1);
 
 namespace WxPay\Tests;
 
+use PHPUnit\Framework\Attributes\DataProvider;
 use PHPUnit\Framework\TestCase;
 use WxPay\InvalidArgumentException;
 use WxPay\Signer;
@@ -12,7 +13,7 @@ use WxPay\Tests\Support\Vectors;
 final class SignerTest extends TestCase
 {
     /** @return iterable<string, array{array<string, mixed>}> */
-    public function vectors(): iterable
+    public static function vectors(): iterable
     {
         foreach (Vectors::load('sign.json') as $vector) {
             yield $vector['id'] => [$vector];
@@ -20,6 +21,7 @@ final class SignerTest extends TestCase
     }
 
     /** @dataProvider vectors */
+    #[DataProvider('vectors')]
     public function testVectorSignsAndVerifies(array $v): void
     {
         $this->assertSame($v['sign'], Signer::sign($v['params'], $v['key'], $v['sign_type']));
@@ -59,7 +61,7 @@ final class SignerTest extends TestCase
     }
 
     /** @return iterable<string, array{mixed, string}> */
-    public function badValues(): iterable
+    public static function badValues(): iterable
     {
         yield 'float' => [0.88, 'float given (amounts are integer fen)'];
         yield 'true' => [true, 'bool given'];
@@ -69,6 +71,7 @@ final class SignerTest extends TestCase
     }
 
     /** @dataProvider badValues */
+    #[DataProvider('badValues')]
     public function testBadValuesAreRefusedNamingTheKey(mixed $value, string $why): void
     {
         try {
@@ -81,7 +84,7 @@ final class SignerTest extends TestCase
     }
 
     /** @return iterable<string, array{array<int|string, mixed>}> */
-    public function badNames(): iterable
+    public static function badNames(): iterable
     {
         yield 'equals' => [['a=b' => '1']];
         yield 'ampersand' => [['a&b' => '1']];
@@ -91,6 +94,7 @@ final class SignerTest extends TestCase
     }
 
     /** @dataProvider badNames */
+    #[DataProvider('badNames')]
     public function testBadParameterNamesAreRefused(array $params): void
     {
         $this->expectException(InvalidArgumentException::class);

@@ -4,6 +4,7 @@ declare(strict_types=1);
 
 namespace WxPay\Tests;
 
+use PHPUnit\Framework\Attributes\DataProvider;
 use PHPUnit\Framework\TestCase;
 use WxPay\InvalidArgumentException;
 use WxPay\Xml;
@@ -54,7 +55,7 @@ final class XmlTest extends TestCase
     }
 
     /** @return iterable<string, array{string, string}> */
-    public function refusals(): iterable
+    public static function refusals(): iterable
     {
         yield 'empty' => ['', 'XML body is empty'];
         yield 'xxe' => [
@@ -83,6 +84,7 @@ final class XmlTest extends TestCase
     }
 
     /** @dataProvider refusals */
+    #[DataProvider('refusals')]
     public function testDecodeRefusesWithAPreciseMessage(string $xml, string $expected): void
     {
         try {
