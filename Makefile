@@ -1,38 +1,36 @@
-# wxpay — build, test, demo and benchmark on Debian 12 (bookworm).
-# `make demo` and `make test` install what is missing when run as root; otherwise they print
-# the exact command to run.
+# wxpay — build, test, demo, benchmark and package on Debian 12 (bookworm) or 13 (trixie).
+# `make demo` and `make test` install what is missing when run as root (scripts/deps.sh);
+# otherwise they print the exact command to run. PHP=php8.4 PHP_CONFIG=php-config8.4 picks
+# another installed PHP.
 
 SHELL := /bin/bash
 PHP ?= php
-APT_PACKAGES := php-cli php-dev php-xml php-mbstring php-curl php-sqlite3 libclang-dev clang phpunit ca-certificates
+PHP_CONFIG ?= php-config
+PHPUNIT ?= /usr/bin/phpunit
+# Set on the command line or in the environment, PHP and PHP_CONFIG (full paths) also reach
+# ext-php-rs's build script, so the extension is built for that PHP.
 DEBUG_EXT := $(CURDIR)/target/debug/libwxpay.so
 RELEASE_EXT := $(CURDIR)/target/release/libwxpay.so
-PHP_WITH_EXT = $(PHP) -d extension=$(1)
 export WXPAY_MOCK_BIN_DEBUG := $(CURDIR)/target/debug/wxpay-mock
 export WXPAY_MOCK_BIN_RELEASE := $(CURDIR)/target/release/wxpay-mock
+# The development targets run PHP with its own configuration minus any system-wide wxpay
+# (scripts/php-dev-ini.sh), so they load the fresh build whether or not wxpay is installed.
+DEV_INI := $(CURDIR)/target/php-dev-ini
+PHP_DEV = PHPRC=$(DEV_INI) PHP_INI_SCAN_DIR=$(DEV_INI)/conf.d $(PHP) -d extension=$(1)
 
-.PHONY: deps build release test test-rust test-php lint demo shop bench install stubs-check clean
+.PHONY: deps build release test test-rust test-php lint demo shop bench install uninstall dev-ini deb matrix clean
 
 deps:
-	@missing=""; \
-	for p in $(APT_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "Installing:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	  else \
-	    echo "Missing packages. Run:  sudo apt-get install -y$$missing"; exit 1; \
-	  fi; \
-	fi; \
-	command -v cargo >/dev/null || { echo "Rust is missing. Run:  curl https://sh.rustup.rs -sSf | sh -s -- -y   (Rust >= 1.85)"; exit 1; }
+	@bash scripts/deps.sh
 
 build: deps
 	cargo build --workspace
 
 release: deps
 	cargo build --workspace --release
+
+dev-ini:
+	@bash scripts/php-dev-ini.sh $(DEV_INI)
 
 test: build
 	cargo test --workspace
@@ -43,25 +41,40 @@ lint:
 	cargo fmt --all -- --check
 	@find php bench examples tests soak -name '*.php' -print0 | xargs -0 -n1 $(PHP) -l >/dev/null && echo "php -l: ok"
 
-test-php:
-	WXPAY_MOCK_BIN=$(WXPAY_MOCK_BIN_DEBUG) $(call PHP_WITH_EXT,$(DEBUG_EXT)) /usr/bin/phpunit --configuration phpunit.xml.dist
+# PHPUnit 9.6 (Debian 12) reads phpunit.xml.dist; 10 and later (Debian 13 has 11) read
+# phpunit.10.xml, the same suite in the newer schema.
+test-php: dev-ini
+	@major=$$($(PHPUNIT) --version | sed -n 's/^PHPUnit \([0-9]*\)\..*/\1/p'); \
+	config=phpunit.xml.dist; [ "$${major:-9}" -ge 10 ] && config=phpunit.10.xml; \
+	echo "PHPUnit $$major, $$config"; \
+	WXPAY_MOCK_BIN=$(WXPAY_MOCK_BIN_DEBUG) $(call PHP_DEV,$(DEBUG_EXT)) $(PHPUNIT) --configuration $$config
 
-demo: build
-	WXPAY_EXT=$(DEBUG_EXT) WXPAY_MOCK_BIN=$(WXPAY_MOCK_BIN_DEBUG) bash examples/demo.sh
+demo: build dev-ini
+	PHPRC=$(DEV_INI) PHP_INI_SCAN_DIR=$(DEV_INI)/conf.d WXPAY_EXT=$(DEBUG_EXT) WXPAY_MOCK_BIN=$(WXPAY_MOCK_BIN_DEBUG) bash examples/demo.sh
 
-shop: build
-	WXPAY_EXT=$(DEBUG_EXT) WXPAY_MOCK_BIN=$(WXPAY_MOCK_BIN_DEBUG) bash examples/shop.sh
+shop: build dev-ini
+	PHPRC=$(DEV_INI) PHP_INI_SCAN_DIR=$(DEV_INI)/conf.d WXPAY_EXT=$(DEBUG_EXT) WXPAY_MOCK_BIN=$(WXPAY_MOCK_BIN_DEBUG) bash examples/shop.sh
 
-bench: release
-	WXPAY_MOCK_BIN=$(WXPAY_MOCK_BIN_RELEASE) $(call PHP_WITH_EXT,$(RELEASE_EXT)) bench/bench.php
+bench: release dev-ini
+	WXPAY_MOCK_BIN=$(WXPAY_MOCK_BIN_RELEASE) $(call PHP_DEV,$(RELEASE_EXT)) bench/bench.php
 
+# For the PHP that $(PHP_CONFIG) names: the .so into its extension dir, enabled for every
+# SAPI with phpenmod where Debian's layout exists, otherwise the ini line to add is printed.
 install: release
-	install -m 0644 $(RELEASE_EXT) "$$($(PHP)-config --extension-dir 2>/dev/null || php-config --extension-dir)/wxpay.so"
-	@if [ -d /etc/php/8.2/mods-available ]; then \
-	  install -m 0644 php/wxpay.ini /etc/php/8.2/mods-available/wxpay.ini && phpenmod wxpay && echo "enabled with phpenmod"; \
-	else \
-	  echo "add 'extension=wxpay.so' to your php.ini"; \
-	fi
+	bash scripts/install.sh install $(RELEASE_EXT)
+
+uninstall:
+	bash scripts/install.sh uninstall
+
+# Debian packages of the extension (php8.x-wxpay, for the PHP $(PHP_CONFIG) names) and of
+# wxpay-mock into dist/; they need no Rust on the machine that installs them.
+deb: release
+	bash scripts/deb.sh
+
+# make test + make demo + the packages, in fresh debootstrap chroots of the other Debian
+# releases (docs/compatibility.md). Not part of `make test`: it takes long.
+matrix:
+	bash matrix/run.sh
 
 clean:
 	cargo clean
@@ -80,11 +93,11 @@ fuzz:
 	done
 
 # Hardening checks, not part of `make test` (minutes each); figures in soak/RESULTS.md.
-# soak: php8.2-fpm (4 static workers) + nginx + wxpay-mock with faults, ≥ 100,000 requests.
-# leaks: 10^6 calls per primitive (RSS growth), PHPUnit under valgrind memcheck.
+# soak: the running PHP's php-fpm (4 static workers) + nginx + wxpay-mock with faults,
+# ≥ 100,000 requests. leaks: 10^6 calls per primitive (RSS growth), PHPUnit under valgrind.
 .PHONY: soak leaks
-soak:
-	bash soak/run.sh
+soak: dev-ini
+	PHPRC=$(DEV_INI) PHP_INI_SCAN_DIR=$(DEV_INI)/conf.d bash soak/run.sh
 
-leaks:
-	bash soak/leaks.sh
+leaks: dev-ini
+	PHPRC=$(DEV_INI) PHP_INI_SCAN_DIR=$(DEV_INI)/conf.d bash soak/leaks.sh

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make soak: the release extension in Debian's php8.2-fpm (pm = static, 4 workers) behind
+# make soak: the release extension in Debian's php-fpm of the running PHP (X.Y from `php`) (pm = static, 4 workers) behind
 # nginx, serving the examples' shop and notify endpoint, against wxpay-mock (TLS, backup
 # listener, time-scale 1000) with faults toggled during the run; ≥ 100,000 HTTP requests
 # from soak/driver.php; then crash, failure, reconciliation, pooling and RSS figures.
@@ -19,7 +19,8 @@ CONCURRENCY=${SOAK_CONCURRENCY:-12}
 MAX_SECONDS=${SOAK_MAX_SECONDS:-1500}
 RESULTS=${SOAK_RESULTS:-$ROOT/soak/results/soak-latest.json}
 WORKERS=4
-PACKAGES=(php8.2-cli php8.2-fpm php8.2-sqlite3 php8.2-curl nginx-light)
+PHP_VERSION=$(${PHP:-php} -r 'echo PHP_MAJOR_VERSION, ".", PHP_MINOR_VERSION;')
+PACKAGES=("php$PHP_VERSION-cli" "php$PHP_VERSION-fpm" "php$PHP_VERSION-sqlite3" "php$PHP_VERSION-curl" nginx-light)
 
 PIDS=()
 TMP=""
@@ -63,9 +64,9 @@ if ((${#missing[@]})); then
   # policy-rc.d / no systemd: the package's own service is not started (and we never use it).
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-FPM=$(command -v php-fpm8.2 || echo /usr/sbin/php-fpm8.2)
+FPM=$(command -v "php-fpm$PHP_VERSION" || echo "/usr/sbin/php-fpm$PHP_VERSION")
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-[[ -x "$FPM" && -x "$NGINX" ]] || die "php-fpm8.2 or nginx not found"
+[[ -x "$FPM" && -x "$NGINX" ]] || die "php-fpm$PHP_VERSION or nginx not found"
 
 # --- build --------------------------------------------------------------------------------
 if [[ -z "${SOAK_NO_BUILD:-}" ]]; then

@@ -24,15 +24,20 @@ wx_die() {
 }
 
 wx_init() {
-  : "${WXPAY_EXT:?set WXPAY_EXT to the built extension (target/debug/libwxpay.so), or run make demo}"
-  : "${WXPAY_MOCK_BIN:?set WXPAY_MOCK_BIN to the wxpay-mock binary, or run make demo}"
-  [[ -f "$WXPAY_EXT" ]] || wx_die "extension not found: $WXPAY_EXT (cargo build -p wxpay)"
+  # From a checkout (make demo) WXPAY_EXT names the fresh build; after installing the
+  # php8.x-wxpay and wxpay-mock packages both may be left unset.
+  WXPAY_MOCK_BIN=${WXPAY_MOCK_BIN:-$(command -v wxpay-mock || true)}
+  [[ -n "$WXPAY_MOCK_BIN" ]] || wx_die "set WXPAY_MOCK_BIN to the wxpay-mock binary, or run make demo"
   [[ -x "$WXPAY_MOCK_BIN" ]] || wx_die "wxpay-mock not found: $WXPAY_MOCK_BIN (cargo build -p wxpay-mock)"
   PHP=${PHP:-php}
   command -v "$PHP" >/dev/null || wx_die "php not found"
-  WX_PHP=("$PHP" -d "extension=$WXPAY_EXT" -d display_errors=stderr -d error_reporting=-1)
+  WX_PHP=("$PHP" -d display_errors=stderr -d error_reporting=-1)
+  if [[ -n "${WXPAY_EXT:-}" ]]; then
+    [[ -f "$WXPAY_EXT" ]] || wx_die "extension not found: $WXPAY_EXT (cargo build -p wxpay)"
+    WX_PHP+=(-d "extension=$WXPAY_EXT")
+  fi
   "${WX_PHP[@]}" -r 'exit(class_exists("WxPay\\Client") && extension_loaded("pdo_sqlite") && extension_loaded("curl") ? 0 : 1);' \
-    || wx_die "php cannot load $WXPAY_EXT, or pdo_sqlite / curl are missing"
+    || wx_die "php cannot load wxpay (${WXPAY_EXT:-not installed; set WXPAY_EXT}), or pdo_sqlite / curl are missing"
   WX_TMP=$(mktemp -d "${TMPDIR:-/tmp}/wxpay-example.XXXXXX")
   trap wx_cleanup EXIT
   trap 'exit 130' INT
