@@ -7,7 +7,12 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PACKAGES=(php-cli php-dev php-xml php-mbstring php-curl php-sqlite3 phpunit
+# Debian's default PHP, or the one PHP_CONFIG names (PHP_CONFIG=php-config8.5 → php8.5-*).
+php=php
+if [[ -n "${PHP_CONFIG:-}" ]] && command -v "$PHP_CONFIG" >/dev/null; then
+  php=php$("$PHP_CONFIG" --version | cut -d. -f1,2)
+fi
+PACKAGES=("$php-cli" "$php-dev" "$php-xml" "$php-mbstring" "$php-curl" "$php-sqlite3" phpunit
   build-essential clang libclang-dev ca-certificates curl)
 RUST_WEB=(rustc-web cargo-web rust-web-clippy rustfmt-web)
 need_rust=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml")

@@ -1,0 +1,34 @@
+dnl wxpay for phpize, PIE and PECL: `phpize && ./configure --enable-wxpay && make && make install`
+dnl in this directory. The extension is Rust: configure checks for cargo, and make runs
+dnl `cargo build --release` on the workspace one level up (Makefile.frag), against the PHP
+dnl that phpize/php-config belong to, then puts the library where `make install` takes it.
+
+PHP_ARG_ENABLE([wxpay],
+  [whether to enable wxpay (WeChat Pay API v2)],
+  [AS_HELP_STRING([--enable-wxpay], [Build the wxpay extension with cargo (default: yes)])],
+  [yes])
+
+if test "$PHP_WXPAY" != "no"; then
+  WXPAY_ROOT=`cd "$srcdir/.." && pwd`
+  if test ! -f "$WXPAY_ROOT/Cargo.toml"; then
+    AC_MSG_ERROR([wxpay's Cargo workspace is not at $WXPAY_ROOT: run phpize in the ext/ directory of a wxpay checkout])
+  fi
+
+  AC_PATH_PROG([CARGO], [cargo], [no], [$PATH:$HOME/.cargo/bin])
+  if test "$CARGO" = "no"; then
+    AC_MSG_ERROR([cargo not found. On Debian 12/13, as root: apt-get install rustc-web cargo-web libclang-dev clang (or use the php8.x-wxpay package, which needs no Rust)])
+  fi
+  WXPAY_RUST_MIN=`sed -n 's/^rust-version = "\(.*\)"/\1/p' "$WXPAY_ROOT/Cargo.toml"`
+  WXPAY_CARGO_VERSION=`"$CARGO" --version | cut -d' ' -f2`
+  AC_MSG_CHECKING([for cargo >= $WXPAY_RUST_MIN])
+  if test "`printf '%s\n%s\n' "$WXPAY_RUST_MIN" "$WXPAY_CARGO_VERSION" | sort -V | head -n 1`" != "$WXPAY_RUST_MIN"; then
+    AC_MSG_ERROR([cargo $WXPAY_CARGO_VERSION is too old; wxpay needs $WXPAY_RUST_MIN (Debian: apt-get install rustc-web cargo-web)])
+  fi
+  AC_MSG_RESULT([$WXPAY_CARGO_VERSION])
+
+  dnl No C sources: the Makefile fragment builds the module and hands it to PHP's install rules.
+  PHP_SUBST(CARGO)
+  PHP_SUBST(WXPAY_ROOT)
+  PHP_SUBST(PHP_CONFIG)
+  PHP_ADD_MAKEFILE_FRAGMENT
+fi
