@@ -370,14 +370,15 @@ final class Client
     /**
      * micropay once; on an unknown outcome poll orderquery (every $waitSeconds, 0–30, at most
      * $maxPolls, 0–30, while time for a reverse is left), then reverse (while recall=Y), all
-     * within the config's `deadline`.
+     * within the config's `deadline`. WeChat's flow (polls up to 30 s, reverse no sooner than
+     * 15 s after the micropay) needs a client with `'deadline' => 45`.
      *
      * @param array<string, string|int|null> $params
      * @return array{outcome: 'PAID'|'REVERSED', response: array<string, string>}
      * @throws ApiException on a definite refusal (AUTHCODEEXPIRE, NOTENOUGH, …)
      * @throws OutcomeUnknownException when the payment may still complete
      */
-    public function micropaySettle(array $params, float $waitSeconds = 2.0, int $maxPolls = 5): array
+    public function micropaySettle(array $params, float $waitSeconds = 2.0, int $maxPolls = 10): array
     {
     }
 

@@ -256,7 +256,7 @@ impl Client {
     /// micropay once, then on an unknown outcome poll orderquery every `waitSeconds` up to
     /// `maxPolls` times, then reverse. Returns `['outcome' => 'PAID'|'REVERSED', 'response'
     /// => array]`; throws `OutcomeUnknownException` when it could not find out.
-    #[php(defaults(waitSeconds = 2.0, maxPolls = 5))]
+    #[php(defaults(waitSeconds = 2.0, maxPolls = 10))]
     pub fn micropaySettle(
         &self,
         params: &ZendHashTable,

@@ -435,7 +435,10 @@ impl Client {
         loop {
             let remaining = deadline.remaining();
             if remaining.is_zero() {
-                let detail = format!(" after {attempts} attempt(s), the last: {last}");
+                let detail = match attempts {
+                    0 => " before it was sent".to_owned(),
+                    n => format!(" after {n} attempt(s), the last: {last}"),
+                };
                 return Err(deadline.ended(target.name(), &detail));
             }
             attempts += 1;

@@ -358,3 +358,30 @@ fn deadline_ends_a_settle_as_outcome_unknown() {
     }
     assert!(elapsed < Duration::from_millis(1400), "{elapsed:?}");
 }
+
+#[test]
+fn settle_stops_polling_while_a_reverse_still_fits_the_deadline() {
+    let mock = mock(false);
+    let c = client(
+        &mock,
+        &[
+            ("timeout", Value::Float(0.5)),
+            ("deadline", Value::Float(1.0)),
+        ],
+    );
+    let pay = fields(&[
+        ("body", "pos"),
+        ("out_trade_no", "OU3"),
+        ("total_fee", "5"),
+        ("auth_code", "134567890123450002"),
+    ]);
+    // 30 polls 50 ms apart would take 1.5 s; the reverse gets the last third instead.
+    let started = Instant::now();
+    let result = c.micropay_settle(pay, Duration::from_millis(50), 30);
+    let elapsed = started.elapsed();
+    assert!(
+        matches!(&result, Ok(wxpay_core::client::Settlement::Reversed(f)) if get(f, "recall") == "N"),
+        "{result:?}"
+    );
+    assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
+}
