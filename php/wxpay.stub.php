@@ -11,18 +11,27 @@ declare(strict_types=1);
 
 namespace WxPay;
 
-/** Base of every wxpay exception. */
-class Exception extends \RuntimeException
+/**
+ * Implemented by everything the extension throws: `catch (WxPay\ExceptionInterface $e)`
+ * catches all of it. Argument errors are also `\InvalidArgumentException`s and runtime
+ * failures `\RuntimeException`s (through `WxPay\Exception`), as in PHP's own extensions.
+ */
+interface ExceptionInterface extends \Throwable
 {
 }
 
-/** Bad or missing configuration, unreadable certificate. */
-class ConfigException extends Exception
+/** Bad call parameters: the message names the field and the rule. Not a WxPay\Exception. */
+class InvalidArgumentException extends \InvalidArgumentException implements ExceptionInterface
 {
 }
 
-/** Bad call parameters: the message names the field and the rule. */
-class InvalidArgumentException extends Exception
+/** Bad or missing configuration, unreadable certificate. Not a WxPay\Exception. */
+class ConfigException extends \InvalidArgumentException implements ExceptionInterface
+{
+}
+
+/** Base of every runtime failure: XML, signature, transport, WeChat's refusals, unknown outcomes. */
+class Exception extends \RuntimeException implements ExceptionInterface
 {
 }
 
@@ -36,7 +45,10 @@ class SignatureException extends Exception
 {
 }
 
-/** Connect, TLS, timeout or HTTP status failure: the outcome of the call is unknown. */
+/**
+ * Connect, TLS, timeout or HTTP status failure: the outcome of the call is unknown. Also what
+ * a call ended by the config's `deadline` throws (isTimeout() is true, the message says so).
+ */
 class HttpException extends Exception
 {
     protected bool $timeout = false;
@@ -52,9 +64,10 @@ class HttpException extends Exception
     }
 }
 
-/** WeChat answered return_code=FAIL or result_code=FAIL. */
+/** WeChat answered return_code=FAIL or result_code=FAIL; the message starts with the call's name. */
 class ApiException extends Exception
 {
+    protected string $call = '';
     protected string $returnCode = '';
     protected string $returnMsg = '';
     protected string $resultCode = '';
@@ -63,6 +76,11 @@ class ApiException extends Exception
     protected bool $retryable = false;
     /** @var array<string, string>|null */
     protected ?array $response = null;
+
+    /** The call that got the answer: 'orderquery', 'reverse', a request() path, 'payment notify'. */
+    public function getCall(): string
+    {
+    }
 
     public function getReturnCode(): string
     {
@@ -91,6 +109,40 @@ class ApiException extends Exception
 
     /** @return array<string, string> every field of the answer */
     public function getResponse(): array
+    {
+    }
+}
+
+/**
+ * micropaySettle() could not find out whether the payer paid: the reverse failed, kept
+ * answering recall=Y, or the deadline ended first. The order may still be USERPAYING or
+ * paid at WeChat. Do not retry the sale with a new out_trade_no: settle this one later with
+ * orderQuery()/reverse() and the same out_trade_no (getOutTradeNo()), and hold the goods
+ * until then. Never retryable.
+ */
+class OutcomeUnknownException extends Exception
+{
+    protected string $call = '';
+    protected string $outTradeNo = '';
+    /** @var array<string, array<string, string>>|null */
+    protected ?array $responses = null;
+
+    /** The call whose failure left the outcome unknown ('reverse', …). */
+    public function getCall(): string
+    {
+    }
+
+    public function getOutTradeNo(): string
+    {
+    }
+
+    /** @return array<string, array<string, string>> the last answer of each call made, by call name */
+    public function getResponses(): array
+    {
+    }
+
+    /** Always false: re-sending micropay is exactly the mistake to avoid. */
+    public function isRetryable(): bool
     {
     }
 }
@@ -292,33 +344,41 @@ final class Client
     }
 
     /**
-     * Any other v2 endpoint (path such as '/pay/somecall'); the answer is verified as signed.
+     * Any other v2 endpoint (path such as '/pay/somecall'). The answer must be a signed one
+     * for this merchant (as every v2 answer is). A path of a known call follows that call's
+     * rules; any other path is sent once, and retried (transport failure, SYSTEMERROR) only
+     * with `$retry = true`, for calls where re-sending identical fields is harmless.
      *
      * @param array<string, string|int|array|null> $params
      * @return array<string, string>
      */
-    public function request(string $path, array $params, bool $cert = false): array
+    public function request(string $path, array $params, bool $cert = false, bool $retry = false): array
     {
     }
 
     /**
-     * Queries orders concurrently. Every distinct number gets an entry, in the order given.
+     * Queries orders concurrently (1 to 32 at a time; more is an InvalidArgumentException),
+     * all within one `deadline`. Every distinct number gets an entry, in the order given.
      *
      * @param list<string|int> $outTradeNos
-     * @return array<string, array<string, string>|Exception>
+     * @return array<string, array<string, string>|ExceptionInterface>
      */
     public function queryOrders(array $outTradeNos, int $concurrency = 16): array
     {
     }
 
     /**
-     * micropay once; on an unknown outcome poll orderquery, then reverse (while recall=Y).
+     * micropay once; on an unknown outcome poll orderquery (every $waitSeconds, 0–30, at most
+     * $maxPolls, 0–30, while time for a reverse is left), then reverse (while recall=Y), all
+     * within the config's `deadline`. WeChat's flow (polls up to 30 s, reverse no sooner than
+     * 15 s after the micropay) needs a client with `'deadline' => 45`.
      *
      * @param array<string, string|int|null> $params
      * @return array{outcome: 'PAID'|'REVERSED', response: array<string, string>}
      * @throws ApiException on a definite refusal (AUTHCODEEXPIRE, NOTENOUGH, …)
+     * @throws OutcomeUnknownException when the payment may still complete
      */
-    public function micropaySettle(array $params, float $waitSeconds = 5.0, int $maxPolls = 6): array
+    public function micropaySettle(array $params, float $waitSeconds = 2.0, int $maxPolls = 10): array
     {
     }
 

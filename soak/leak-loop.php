@@ -72,7 +72,7 @@ $ops = [
                 2 => Signer::sign(['total_fee' => 1.5] + $payment, KEY),   // InvalidArgumentException
                 3 => $client->unifiedOrder(['body' => 'x']),              // InvalidArgumentException (missing fields, no I/O)
             };
-        } catch (\WxPay\Exception $e) {
+        } catch (\WxPay\ExceptionInterface $e) {
             $e->getMessage();
             $e->getTraceAsString();
             return;

@@ -44,9 +44,7 @@ fn fresh_nonce() -> PhpResult<String> {
     nonce::nonce().map_err(|e| to_php(Error::Config(format!("no randomness available: {e}"))))
 }
 
-fn array(fields: &[(String, String)]) -> ZBox<ZendHashTable> {
-    convert::fields_to_array(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-}
+use convert::owned_fields_to_array as array;
 
 #[php_impl]
 impl Client {
@@ -195,16 +193,22 @@ impl Client {
         self.call(Api::Report, params)
     }
 
-    /// Any other v2 endpoint, e.g. `/pay/somecall`: common fields filled, answer verified.
-    #[php(defaults(cert = false))]
+    /// Any other v2 endpoint, e.g. `/pay/somecall`: common fields filled, and the answer
+    /// must be signed for this merchant. A known path follows its call's rules; any other
+    /// is sent once, retried only when `retry` says re-sending it is harmless.
+    #[php(defaults(cert = false, retry = false))]
     pub fn request(
         &self,
         path: &str,
         params: &ZendHashTable,
         cert: bool,
+        retry: bool,
     ) -> PhpResult<ZBox<ZendHashTable>> {
         let fields = convert::owned_params(params)?;
-        let answer = self.core.request(path, fields, cert).map_err(to_php)?;
+        let answer = self
+            .core
+            .request(path, fields, cert, retry)
+            .map_err(to_php)?;
         Ok(array(&answer))
     }
 
@@ -216,18 +220,18 @@ impl Client {
         outTradeNos: &ZendHashTable,
         concurrency: i64,
     ) -> PhpResult<ZBox<ZendHashTable>> {
-        if !(1..=256).contains(&concurrency) {
-            return Err(crate::exceptions::invalid(format!(
-                "concurrency must be from 1 to 256, {concurrency} given"
-            )));
-        }
         let mut numbers: Vec<String> = Vec::new();
         for number in convert::list_values(outTradeNos)? {
             if !numbers.contains(&number) {
                 numbers.push(number);
             }
         }
-        let results = self.core.query_orders(&numbers, concurrency as usize);
+        // Out of range (negative too) is refused by the core, naming the limit.
+        let concurrency = usize::try_from(concurrency).unwrap_or(usize::MAX);
+        let results = self
+            .core
+            .query_orders(&numbers, concurrency)
+            .map_err(to_php)?;
         let mut out =
             ZendHashTable::with_capacity(u32::try_from(results.len()).unwrap_or(u32::MAX));
         for (number, result) in results {
@@ -248,19 +252,21 @@ impl Client {
         Ok(out)
     }
 
-    /// Takes a payment-code payment to a definite end: micropay once, then on an unknown
-    /// outcome poll orderquery every `waitSeconds` up to `maxPolls` times, then reverse.
-    /// Returns `['outcome' => 'PAID'|'REVERSED', 'response' => array]`.
-    #[php(defaults(waitSeconds = 5.0, maxPolls = 6))]
+    /// Takes a payment-code payment to a definite end within the config's `deadline`:
+    /// micropay once, then on an unknown outcome poll orderquery every `waitSeconds` up to
+    /// `maxPolls` times, then reverse. Returns `['outcome' => 'PAID'|'REVERSED', 'response'
+    /// => array]`; throws `OutcomeUnknownException` when it could not find out.
+    #[php(defaults(waitSeconds = 2.0, maxPolls = 10))]
     pub fn micropaySettle(
         &self,
         params: &ZendHashTable,
         waitSeconds: f64,
         maxPolls: i64,
     ) -> PhpResult<ZBox<ZendHashTable>> {
-        if !(0.0..=60.0).contains(&waitSeconds) || !(0..=100).contains(&maxPolls) {
+        // The deadline bounds the whole settle; these only keep the arguments sane.
+        if !(0.0..=30.0).contains(&waitSeconds) || !(0..=30).contains(&maxPolls) {
             return Err(crate::exceptions::invalid(format!(
-                "waitSeconds must be 0 to 60 and maxPolls 0 to 100, {waitSeconds} and {maxPolls} given"
+                "waitSeconds must be 0 to 30 and maxPolls 0 to 30, {waitSeconds} and {maxPolls} given"
             )));
         }
         let fields = convert::owned_params(params)?;
@@ -343,17 +349,21 @@ pub fn install_sensitive_parameter_hook() {
 }
 
 unsafe extern "C" fn post_startup() -> c_int {
-    let previous = PREVIOUS_POST_STARTUP.load(Ordering::Acquire);
-    if !previous.is_null() {
-        // SAFETY: the value was a `zend_post_startup_cb` of this signature.
-        let previous: engine::StartupCallback = unsafe { std::mem::transmute(previous) };
-        let status = unsafe { previous() };
-        if status != 0 {
-            return status;
+    // A panic must not unwind into the engine (that aborts PHP): startup fails instead.
+    std::panic::catch_unwind(|| {
+        let previous = PREVIOUS_POST_STARTUP.load(Ordering::Acquire);
+        if !previous.is_null() {
+            // SAFETY: the value was a `zend_post_startup_cb` of this signature.
+            let previous: engine::StartupCallback = unsafe { std::mem::transmute(previous) };
+            let status = unsafe { previous() };
+            if status != 0 {
+                return status;
+            }
         }
-    }
-    mark_config_sensitive();
-    0
+        mark_config_sensitive();
+        0
+    })
+    .unwrap_or(-1)
 }
 
 fn mark_config_sensitive() {

@@ -318,6 +318,11 @@ pub fn fields_to_array<'a>(
     ht
 }
 
+/// Builds a PHP array from owned fields in order.
+pub fn owned_fields_to_array(fields: &[(String, String)]) -> ZBox<ZendHashTable> {
+    fields_to_array(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}
+
 /// Reads a parameter array into owned fields, for calls that leave PHP's thread of control
 /// (the HTTP client). Values must be UTF-8 text, as the XML body requires.
 pub fn owned_params(ht: &ZendHashTable) -> PhpResult<Vec<(String, String)>> {

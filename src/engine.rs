@@ -37,6 +37,8 @@ pub struct Engine {
     pub zend_add_attribute: AddAttributeFn,
     /// `zend_class_entry **spl_ce_RuntimeException`.
     runtime_exception: *mut *mut zend_class_entry,
+    /// `zend_class_entry **spl_ce_InvalidArgumentException`.
+    invalid_argument_exception: *mut *mut zend_class_entry,
     /// `int (*zend_post_startup_cb)(void)`.
     pub post_startup_cb: *mut Option<StartupCallback>,
     md5: Option<EngineMd5>,
@@ -68,6 +70,7 @@ pub fn load() -> Result<&'static Engine, String> {
         // SAFETY: the symbol is the engine's zend_add_attribute, whose C signature this is.
         zend_add_attribute: unsafe { std::mem::transmute::<*mut c_void, AddAttributeFn>(add) },
         runtime_exception: sym(c"spl_ce_RuntimeException")?.cast(),
+        invalid_argument_exception: sym(c"spl_ce_InvalidArgumentException")?.cast(),
         post_startup_cb: sym(c"zend_post_startup_cb")?.cast(),
         // Optional: without it the portable MD5 is used.
         // SAFETY: the symbols are ext/standard's MD5 functions with these C signatures.
@@ -95,11 +98,21 @@ pub fn get() -> &'static Engine {
         .unwrap_or_else(|| unreachable!("engine symbols are loaded at module start"))
 }
 
-/// `\RuntimeException`, registered by SPL before any extension starts.
+/// SPL's class in `slot`. SPL is a required part of PHP and starts before extensions, so
+/// the slot holds a class entry that lives as long as the engine.
+fn spl_class(slot: *mut *mut zend_class_entry) -> &'static ClassEntry {
+    // SAFETY: see above; the slot is the address of an SPL global.
+    unsafe { &*(*slot).cast::<ClassEntry>() }
+}
+
+/// `\RuntimeException`.
 pub fn runtime_exception() -> &'static ClassEntry {
-    // SAFETY: SPL is a required part of PHP and starts before extensions, so the slot holds
-    // a class entry that lives as long as the engine.
-    unsafe { &*(*get().runtime_exception).cast::<ClassEntry>() }
+    spl_class(get().runtime_exception)
+}
+
+/// `\InvalidArgumentException`.
+pub fn invalid_argument_exception() -> &'static ClassEntry {
+    spl_class(get().invalid_argument_exception)
 }
 
 fn engine_md5(message: &[u8]) -> [u8; 16] {

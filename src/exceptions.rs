@@ -1,22 +1,35 @@
-//! The exception hierarchy of DESIGN.md §2, registered with `ClassBuilder` so the classes
-//! are ordinary PHP exceptions: the engine's `create_object` fills file, line and trace,
-//! and PHP code can construct and extend them. (`#[php_class]` exceptions get neither.)
+//! The exception hierarchy, registered with `ClassBuilder` so the classes are ordinary PHP
+//! exceptions: the engine's `create_object` fills file, line and trace, and PHP code can
+//! construct and extend them. (`#[php_class]` exceptions get neither.) As in PHP's own
+//! extensions and stripe-php, one marker interface catches everything, and argument errors
+//! are `\InvalidArgumentException`s while runtime failures are `\RuntimeException`s:
+//!
+//! ```text
+//! interface ExceptionInterface extends \Throwable
+//! InvalidArgumentException, ConfigException extends \InvalidArgumentException
+//! Exception extends \RuntimeException: XmlException, SignatureException, HttpException,
+//!     ApiException, OutcomeUnknownException
+//! ```
 
 use crate::engine;
 use ext_php_rs::builders::{ClassBuilder, ClassProperty, FunctionBuilder};
 use ext_php_rs::convert::IntoZval;
 use ext_php_rs::exception::PhpException;
 use ext_php_rs::ffi;
+use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::flags::{DataType, MethodFlags, PropertyFlags};
 use ext_php_rs::types::{ZendHashTable, ZendObject, Zval};
 use ext_php_rs::zend::{ClassEntry, ExecuteData, ExecutorGlobals};
+use ext_php_rs::zend::{ce, run_handler};
 use std::ffi::CStr;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use wxpay_core::Error;
 
-/// The registered classes, in registration order (parents first).
-#[derive(Clone, Copy)]
+/// The registered classes and the interface, in registration order (parents first).
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Class {
+    Interface,
     Base,
     Config,
     InvalidArgument,
@@ -24,9 +37,11 @@ pub enum Class {
     Signature,
     Http,
     Api,
+    OutcomeUnknown,
 }
 
-const CLASSES: [(Class, &str); 7] = [
+const CLASSES: [(Class, &str); 9] = [
+    (Class::Interface, "WxPay\\ExceptionInterface"),
     (Class::Base, "WxPay\\Exception"),
     (Class::Config, "WxPay\\ConfigException"),
     (Class::InvalidArgument, "WxPay\\InvalidArgumentException"),
@@ -34,9 +49,10 @@ const CLASSES: [(Class, &str); 7] = [
     (Class::Signature, "WxPay\\SignatureException"),
     (Class::Http, "WxPay\\HttpException"),
     (Class::Api, "WxPay\\ApiException"),
+    (Class::OutcomeUnknown, "WxPay\\OutcomeUnknownException"),
 ];
 
-static ENTRIES: [AtomicPtr<ClassEntry>; 7] = [const { AtomicPtr::new(std::ptr::null_mut()) }; 7];
+static ENTRIES: [AtomicPtr<ClassEntry>; 9] = [const { AtomicPtr::new(std::ptr::null_mut()) }; 9];
 
 impl Class {
     pub fn entry(self) -> &'static ClassEntry {
@@ -54,12 +70,15 @@ enum Kind {
     Bool,
     NullableInt,
     Array,
+    /// No property: always `false`, whatever a subclass sets.
+    False,
 }
 
 /// `method → protected property`; one native handler serves them all.
 const GETTERS: &[(Class, &str, &CStr, Kind)] = &[
     (Class::Http, "isTimeout", c"timeout", Kind::Bool),
     (Class::Http, "getStatus", c"status", Kind::NullableInt),
+    (Class::Api, "getCall", c"call", Kind::Str),
     (Class::Api, "getReturnCode", c"returnCode", Kind::Str),
     (Class::Api, "getReturnMsg", c"returnMsg", Kind::Str),
     (Class::Api, "getResultCode", c"resultCode", Kind::Str),
@@ -67,6 +86,21 @@ const GETTERS: &[(Class, &str, &CStr, Kind)] = &[
     (Class::Api, "getErrCodeDes", c"errCodeDes", Kind::Str),
     (Class::Api, "isRetryable", c"retryable", Kind::Bool),
     (Class::Api, "getResponse", c"response", Kind::Array),
+    (Class::OutcomeUnknown, "getCall", c"call", Kind::Str),
+    (
+        Class::OutcomeUnknown,
+        "getOutTradeNo",
+        c"outTradeNo",
+        Kind::Str,
+    ),
+    (
+        Class::OutcomeUnknown,
+        "getResponses",
+        c"responses",
+        Kind::Array,
+    ),
+    // Retrying what left the outcome unknown (micropay with a new number) is the mistake.
+    (Class::OutcomeUnknown, "isRetryable", c"", Kind::False),
 ];
 
 fn default_of(kind: Kind) -> Box<dyn FnOnce() -> ext_php_rs::error::Result<Zval>> {
@@ -74,7 +108,7 @@ fn default_of(kind: Kind) -> Box<dyn FnOnce() -> ext_php_rs::error::Result<Zval>
         let mut zv = Zval::new();
         match kind {
             Kind::Str => "".set_zval(&mut zv, true)?,
-            Kind::Bool => zv.set_bool(false),
+            Kind::Bool | Kind::False => zv.set_bool(false),
             Kind::NullableInt | Kind::Array => zv.set_null(),
         }
         Ok(zv)
@@ -84,13 +118,19 @@ fn default_of(kind: Kind) -> Box<dyn FnOnce() -> ext_php_rs::error::Result<Zval>
 fn returns(kind: Kind) -> (DataType, bool) {
     match kind {
         Kind::Str => (DataType::String, false),
-        Kind::Bool => (DataType::Bool, false),
+        Kind::Bool | Kind::False => (DataType::Bool, false),
         Kind::NullableInt => (DataType::Long, true),
         Kind::Array => (DataType::Array, false),
     }
 }
 
-extern "C" fn read_getter(ex: &mut ExecuteData, retval: &mut Zval) {
+/// The one native getter. A panic must not unwind into the engine (that aborts PHP):
+/// `run_handler` turns it into `\Error("Rust panic: …")`, as for generated handlers.
+pub extern "C" fn read_getter(ex: &mut ExecuteData, retval: &mut Zval) {
+    run_handler(AssertUnwindSafe(|| read_getter_inner(ex, retval)));
+}
+
+fn read_getter_inner(ex: &mut ExecuteData, retval: &mut Zval) {
     if ex.parser().parse().is_err() {
         return;
     }
@@ -101,9 +141,17 @@ extern "C" fn read_getter(ex: &mut ExecuteData, retval: &mut Zval) {
         let name = func.common.function_name.as_ref().map(|s| s.as_bytes());
         (name.unwrap_or_default(), func.common.scope)
     };
-    let Some(&(_, _, property, kind)) = GETTERS.iter().find(|g| g.1.as_bytes() == name) else {
-        return;
+    let Some(&(_, _, property, kind)) = GETTERS
+        .iter()
+        .find(|g| g.1.as_bytes() == name && std::ptr::eq(g.0.entry(), scope.cast_const().cast()))
+    else {
+        // Only registered as the getters above; the debug build's test hook lands here.
+        panic!("no wxpay getter named {}", String::from_utf8_lossy(name));
     };
+    if let Kind::False = kind {
+        retval.set_bool(false);
+        return;
+    }
     let Some(this) = ex.get_self() else { return };
     let mut rv = Zval::new();
     // SAFETY: reading a declared property of `this` in the declaring class's scope.
@@ -128,18 +176,31 @@ extern "C" fn read_getter(ex: &mut ExecuteData, retval: &mut Zval) {
 }
 
 fn register_one(class: Class, name: &str) -> ext_php_rs::error::Result<()> {
-    let parent: ext_php_rs::class::ClassEntryInfo = match class {
-        Class::Base => (engine::runtime_exception, "\\RuntimeException"),
-        _ => (|| Class::Base.entry(), "\\WxPay\\Exception"),
+    let interface: ext_php_rs::class::ClassEntryInfo =
+        (|| Class::Interface.entry(), "\\WxPay\\ExceptionInterface");
+    let builder = ClassBuilder::new(name);
+    let mut builder = match class {
+        Class::Interface => builder
+            .flags(ClassFlags::Interface)
+            .implements((ce::throwable, "\\Throwable")),
+        Class::Base => builder
+            .extends((engine::runtime_exception, "\\RuntimeException"))
+            .implements(interface),
+        Class::Config | Class::InvalidArgument => builder
+            .extends((
+                engine::invalid_argument_exception,
+                "\\InvalidArgumentException",
+            ))
+            .implements(interface),
+        _ => builder.extends((|| Class::Base.entry(), "\\WxPay\\Exception")),
     };
-    let mut builder = ClassBuilder::new(name).extends(parent);
     for &(owner, method, property, kind) in GETTERS {
-        if owner as usize != class as usize {
+        if owner != class {
             continue;
         }
         let (ty, nullable) = returns(kind);
-        builder = builder
-            .property(ClassProperty {
+        if !matches!(kind, Kind::False) {
+            builder = builder.property(ClassProperty {
                 name: property.to_string_lossy().into_owned(),
                 flags: PropertyFlags::Protected,
                 default: Some(default_of(kind)),
@@ -148,11 +209,12 @@ fn register_one(class: Class, name: &str) -> ext_php_rs::error::Result<()> {
                 nullable: false,
                 readonly: false,
                 default_stub: None,
-            })
-            .method(
-                FunctionBuilder::new(method, read_getter).returns(ty, false, nullable),
-                MethodFlags::Public,
-            );
+            });
+        }
+        builder = builder.method(
+            FunctionBuilder::new(method, read_getter).returns(ty, false, nullable),
+            MethodFlags::Public,
+        );
     }
     // The callback is a plain fn with no way to know its class, so it parks the entry and
     // this (single-threaded, module start) code files it.
@@ -225,13 +287,12 @@ pub fn exception_object(error: &Error) -> ext_php_rs::error::Result<Zval> {
             let mut retryable = Zval::new();
             retryable.set_bool(e.is_retryable());
             let mut response = Zval::new();
-            response.set_hashtable(crate::convert::fields_to_array(
-                e.response.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            ));
+            response.set_hashtable(crate::convert::owned_fields_to_array(&e.response));
             object(
                 Class::Api,
                 &message,
                 &[
+                    ("call", string_zval(&e.call)),
                     ("returnCode", string_zval(&e.return_code)),
                     ("returnMsg", string_zval(&e.return_msg)),
                     ("resultCode", string_zval(&e.result_code)),
@@ -239,6 +300,25 @@ pub fn exception_object(error: &Error) -> ext_php_rs::error::Result<Zval> {
                     ("errCodeDes", string_zval(&e.err_code_des)),
                     ("retryable", retryable),
                     ("response", response),
+                ],
+            )
+        }
+        Error::OutcomeUnknown(e) => {
+            let mut responses = ZendHashTable::with_capacity(e.responses.len() as u32);
+            for (call, fields) in &e.responses {
+                let mut answer = Zval::new();
+                answer.set_hashtable(crate::convert::owned_fields_to_array(fields));
+                responses.insert(call.as_str(), answer)?;
+            }
+            let mut responses_zv = Zval::new();
+            responses_zv.set_hashtable(responses);
+            object(
+                Class::OutcomeUnknown,
+                &message,
+                &[
+                    ("call", string_zval(&e.call)),
+                    ("outTradeNo", string_zval(&e.out_trade_no)),
+                    ("responses", responses_zv),
                 ],
             )
         }

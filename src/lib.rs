@@ -40,11 +40,14 @@ fn startup(_ty: i32, _module_number: i32) -> i32 {
 }
 
 extern "C" fn php_info(_module: *mut ModuleEntry) {
-    info_table_start!();
-    info_table_row!("wxpay support", "enabled");
-    info_table_row!("version", env!("CARGO_PKG_VERSION"));
-    info_table_row!("features", FEATURES);
-    info_table_end!();
+    // A panic must not unwind into the engine (that aborts PHP); the table is only lost.
+    let _ = std::panic::catch_unwind(|| {
+        info_table_start!();
+        info_table_row!("wxpay support", "enabled");
+        info_table_row!("version", env!("CARGO_PKG_VERSION"));
+        info_table_row!("features", FEATURES);
+        info_table_end!();
+    });
 }
 
 /// Debug builds only: panics on purpose, so tests can prove a panic reaches PHP as an
@@ -69,7 +72,14 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .class::<tools::Qr>()
         .class::<tools::Bill>()
         .info_function(php_info);
+    // The exception getters' own handler, called as a function: its lookup panics, which
+    // proves a panic in a hand-written handler reaches PHP as an exception.
     #[cfg(debug_assertions)]
-    let module = module.function(wrap_function!(debug_panic));
+    let module = module.function(wrap_function!(debug_panic)).function(
+        ext_php_rs::builders::FunctionBuilder::new(
+            "WxPay\\Debug\\getterPanic",
+            exceptions::read_getter,
+        ),
+    );
     module
 }

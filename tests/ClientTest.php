@@ -34,7 +34,12 @@ final class ClientTest extends TestCase
         yield 'key as int' => [['key' => 123] + $ok, 'config "key" must be a string, int given'];
         yield 'timeout as string' => [$ok + ['timeout' => '5'], '"timeout" must be a number of seconds'];
         yield 'negative timeout' => [$ok + ['timeout' => -1], '"timeout" must be more than 0'];
-        yield 'retries' => [$ok + ['retries' => 99], '"retries" must be an int from 0 to 10'];
+        yield 'retries' => [$ok + ['retries' => 6], '"retries" must be an int from 0 to 5, int given'];
+        yield 'timeout over a minute' => [$ok + ['timeout' => 61], '"timeout" must be more than 0 and at most 60 seconds, 61 given'];
+        yield 'connect_timeout' => [$ok + ['connect_timeout' => 31], '"connect_timeout" must be more than 0 and at most 30 seconds'];
+        yield 'deadline too long' => [$ok + ['deadline' => 121], '"deadline" must be more than 0 and at most 120 seconds, 121 given'];
+        yield 'deadline zero' => [$ok + ['deadline' => 0.0], '"deadline" must be more than 0'];
+        yield 'deadline as string' => [$ok + ['deadline' => '15'], '"deadline" must be a number of seconds, string given'];
         yield 'failover' => [$ok + ['failover' => 'yes'], '"failover" must be a bool'];
         yield 'base_url' => [$ok + ['base_url' => 'ftp://x'], '"base_url" must be an https:// URL'];
         yield 'plain http to a remote host' => [

@@ -9,33 +9,43 @@ use PHPUnit\Framework\TestCase;
 use WxPay\ApiException;
 use WxPay\ConfigException;
 use WxPay\Exception;
+use WxPay\ExceptionInterface;
 use WxPay\HttpException;
 use WxPay\InvalidArgumentException;
+use WxPay\OutcomeUnknownException;
 use WxPay\SignatureException;
 use WxPay\Signer;
 use WxPay\XmlException;
 
 final class ExceptionsTest extends TestCase
 {
-    /** @return iterable<string, array{class-string}> */
+    /** @return iterable<string, array{class-string, class-string}> class and its family's SPL parent */
     public static function classes(): iterable
     {
+        foreach ([InvalidArgumentException::class, ConfigException::class] as $class) {
+            yield $class => [$class, \InvalidArgumentException::class];
+        }
         foreach (
-            [ConfigException::class, InvalidArgumentException::class, XmlException::class,
-            SignatureException::class, HttpException::class, ApiException::class] as $class
+            [Exception::class, XmlException::class, SignatureException::class, HttpException::class,
+            ApiException::class, OutcomeUnknownException::class] as $class
         ) {
-            yield $class => [$class];
+            yield $class => [$class, \RuntimeException::class];
         }
     }
 
     /** @dataProvider classes */
     #[DataProvider('classes')]
-    public function testHierarchyAndConstruction(string $class): void
+    public function testHierarchyAndConstruction(string $class, string $family): void
     {
         $line = __LINE__ + 1;
         $e = new $class('message', 7);
-        $this->assertInstanceOf(Exception::class, $e);
-        $this->assertInstanceOf(\RuntimeException::class, $e);
+        $this->assertInstanceOf(ExceptionInterface::class, $e);
+        $this->assertTrue(is_subclass_of($class, $family), "$class is a $family");
+        $this->assertSame(
+            $family === \RuntimeException::class,
+            $e instanceof Exception,
+            'WxPay\Exception is the runtime family only'
+        );
         $this->assertSame('message', $e->getMessage());
         $this->assertSame(7, $e->getCode());
         $this->assertSame(__FILE__, $e->getFile());
@@ -49,10 +59,82 @@ final class ExceptionsTest extends TestCase
         $this->assertInstanceOf($class, unserialize(serialize($plain)));
     }
 
-    public function testBaseExtendsRuntimeException(): void
+    public function testShapeOfTheHierarchy(): void
     {
+        $interface = new \ReflectionClass(ExceptionInterface::class);
+        $this->assertTrue($interface->isInterface());
+        $this->assertSame([\Throwable::class, \Stringable::class], $interface->getInterfaceNames());
         $this->assertSame(\RuntimeException::class, get_parent_class(Exception::class));
         $this->assertFalse((new \ReflectionClass(Exception::class))->isFinal());
+        $this->assertSame(\InvalidArgumentException::class, get_parent_class(InvalidArgumentException::class));
+        $this->assertSame(\InvalidArgumentException::class, get_parent_class(ConfigException::class));
+        $this->assertSame(Exception::class, get_parent_class(OutcomeUnknownException::class));
+        $this->assertFalse(is_subclass_of(OutcomeUnknownException::class, ApiException::class));
+    }
+
+    public function testSplCatchBlocksWork(): void
+    {
+        try {
+            Signer::sign(['a' => 1.5], 'k');
+            $this->fail('must throw');
+        } catch (\InvalidArgumentException $e) {
+            $this->assertInstanceOf(InvalidArgumentException::class, $e);
+            $this->assertStringContainsString('a', $e->getMessage());
+        }
+        try {
+            new \WxPay\Client(['appid' => 'wx1']);
+            $this->fail('must throw');
+        } catch (\InvalidArgumentException $e) {
+            $this->assertInstanceOf(ConfigException::class, $e);
+        }
+        try {
+            \WxPay\Xml::decode('<!DOCTYPE x><xml/>');
+            $this->fail('must throw');
+        } catch (\RuntimeException $e) {
+            $this->assertInstanceOf(XmlException::class, $e);
+        }
+    }
+
+    public function testExceptionInterfaceCatchesEverythingWxPayThrows(): void
+    {
+        $throws = [
+            fn () => Signer::sign(['a' => 1.5], 'k'),
+            fn () => new \WxPay\Client([]),
+            fn () => \WxPay\Xml::decode('not xml'),
+        ];
+        foreach ($throws as $i => $throw) {
+            try {
+                $throw();
+                $this->fail("case $i must throw");
+            } catch (ExceptionInterface $e) {
+                $this->assertStringStartsWith('WxPay\\', get_class($e));
+            }
+        }
+    }
+
+    public function testOutcomeUnknownGettersAndNeverRetryable(): void
+    {
+        $e = new class ('x') extends OutcomeUnknownException {
+            /** A subclass saying "retry" changes nothing: isRetryable() reads no property. */
+            public bool $retryable = true;
+
+            public function __construct(string $m)
+            {
+                parent::__construct($m);
+                $this->call = 'reverse';
+                $this->outTradeNo = 'A1';
+                $this->responses = ['reverse' => ['err_code' => 'SYSTEMERROR']];
+            }
+        };
+        $this->assertSame('reverse', $e->getCall());
+        $this->assertSame('A1', $e->getOutTradeNo());
+        $this->assertSame(['reverse' => ['err_code' => 'SYSTEMERROR']], $e->getResponses());
+        $this->assertFalse($e->isRetryable());
+        $plain = new OutcomeUnknownException('y');
+        $this->assertSame('', $plain->getCall());
+        $this->assertSame('', $plain->getOutTradeNo());
+        $this->assertSame([], $plain->getResponses());
+        $this->assertFalse($plain->isRetryable());
     }
 
     public function testThrownFromTheExtensionWithCallerFileLineAndTrace(): void
@@ -80,6 +162,7 @@ final class ExceptionsTest extends TestCase
         };
         $this->assertSame('SYSTEMERROR', $api->getErrCode());
         $this->assertTrue($api->isRetryable());
+        $this->assertSame('', $api->getCall());
         $this->assertSame('', $api->getErrCodeDes());
         $this->assertSame('', $api->getReturnMsg());
         $this->assertSame([], $api->getResponse());

@@ -11,6 +11,7 @@ use WxPay\Client;
 use WxPay\ConfigException;
 use WxPay\HttpException;
 use WxPay\InvalidArgumentException;
+use WxPay\OutcomeUnknownException;
 use WxPay\SignatureException;
 use WxPay\Tests\Support\Mock;
 use WxPay\Tests\Support\UsesMock;
@@ -303,5 +304,108 @@ final class IntegrationFailuresTest extends TestCase
         $this->client->micropay(['body' => 'pos', 'out_trade_no' => $no, 'total_fee' => 5, 'auth_code' => self::authCode()]);
         $answer = $this->client->request('/secapi/pay/reverse', ['out_trade_no' => $no]);
         $this->assertSame('N', $answer['recall']);
+    }
+
+    public function testApiExceptionsNameTheirCall(): void
+    {
+        $no = self::newNo('C');
+        $e = $this->apiFailure(fn () => $this->client->orderQuery(['out_trade_no' => $no]));
+        $this->assertSame('orderquery', $e->getCall());
+        $this->assertStringStartsWith('orderquery: WeChat Pay business failure: err_code=ORDERNOTEXIST', $e->getMessage());
+        $this->mock->faults(['system_error_rate' => 1, 'path' => 'secapi/pay/reverse']);
+        $e = $this->apiFailure(fn () => $this->client->reverse(['out_trade_no' => $no]));
+        $this->assertSame('reverse', $e->getCall());
+        $this->assertStringStartsWith('reverse: WeChat Pay business failure: err_code=SYSTEMERROR', $e->getMessage());
+    }
+
+    public function testFailedReverseIsAnUnknownOutcomeNotARetryableRefusal(): void
+    {
+        $no = self::newNo('U');
+        // 0002: USERPAYING until reversed; every reverse answers SYSTEMERROR.
+        $this->mock->faults(['system_error_rate' => 1, 'path' => 'secapi/pay/reverse']);
+        $sent = $this->requestsDuring(function () use ($no) {
+            try {
+                $this->client->micropaySettle(
+                    ['body' => 'pos', 'out_trade_no' => $no, 'total_fee' => 5, 'auth_code' => self::authCode('0002')],
+                    0.001,
+                    2
+                );
+                $this->fail('the outcome is unknown');
+            } catch (OutcomeUnknownException $e) {
+                $this->assertNotInstanceOf(ApiException::class, $e);
+                $this->assertFalse($e->isRetryable());
+                $this->assertSame('reverse', $e->getCall());
+                $this->assertSame($no, $e->getOutTradeNo());
+                $responses = $e->getResponses();
+                $this->assertSame(['micropay', 'orderquery', 'reverse'], array_keys($responses));
+                $this->assertSame('USERPAYING', $responses['micropay']['err_code']);
+                $this->assertSame('USERPAYING', $responses['orderquery']['trade_state']);
+                $this->assertSame('SYSTEMERROR', $responses['reverse']['err_code']);
+                $this->assertStringContainsString("micropay $no: outcome unknown after reverse: reverse: ", $e->getMessage());
+                $this->assertStringContainsString('never re-send micropay', $e->getMessage());
+            }
+        });
+        $this->assertSame(1 + 2 + 2, $sent, 'micropay once, two polls, reverse and its one retry');
+        $this->mock->clearFaults();
+        $this->assertSame('USERPAYING', $this->client->orderQuery(['out_trade_no' => $no])['trade_state']);
+    }
+
+    public function testUnknownPathIsSentOnceUnlessRetryIsAskedFor(): void
+    {
+        $this->mock->faults(['latency_ms' => 1000, 'path' => 'deposit/micropay']);
+        $client = $this->mock->client(['timeout' => 0.3, 'retries' => 1]);
+        foreach ([false => 1, true => 2] as $retry => $expected) {
+            $sent = $this->requestsDuring(function () use ($client, $retry) {
+                try {
+                    $client->request('/deposit/micropay', ['out_trade_no' => self::newNo('R')], false, (bool) $retry);
+                    $this->fail('must time out');
+                } catch (HttpException $e) {
+                    $this->assertTrue($e->isTimeout());
+                }
+            });
+            $this->assertSame($expected, $sent, $retry ? 'opted in: retried' : 'sent once');
+        }
+    }
+
+    public function testDeadlineBoundsAttemptsAndRetries(): void
+    {
+        // Six attempts of 1 s each would take 6 s; max_execution_time would not stop them.
+        set_time_limit(1);
+        $this->mock->faults(['latency_ms' => 3000, 'path' => 'pay/orderquery']);
+        $client = $this->mock->client(['timeout' => 1.0, 'retries' => 5, 'deadline' => 1.5]);
+        $start = microtime(true);
+        try {
+            $client->orderQuery(['out_trade_no' => self::newNo('L')]);
+            $this->fail('must time out');
+        } catch (HttpException $e) {
+            $this->assertTrue($e->isTimeout());
+            $this->assertStringStartsWith("orderquery: the call's deadline of 1.500 s ended it", $e->getMessage());
+        } finally {
+            set_time_limit(0);
+        }
+        $elapsed = microtime(true) - $start;
+        $this->assertGreaterThan(1.4, $elapsed);
+        $this->assertLessThan(1.9, $elapsed, sprintf('took %.2f s', $elapsed));
+    }
+
+    public function testDeadlineEndsMicropaySettleAsUnknownOutcome(): void
+    {
+        $no = self::newNo('L');
+        $this->mock->faults(['latency_ms' => 3000, 'path' => 'secapi/pay/reverse']);
+        $client = $this->mock->client(['timeout' => 0.5, 'deadline' => 1.0]);
+        $start = microtime(true);
+        try {
+            $client->micropaySettle(
+                ['body' => 'pos', 'out_trade_no' => $no, 'total_fee' => 5, 'auth_code' => self::authCode('0002')],
+                0.05,
+                30
+            );
+            $this->fail('the outcome is unknown');
+        } catch (OutcomeUnknownException $e) {
+            $this->assertSame('reverse', $e->getCall());
+            $this->assertStringContainsString("the call's deadline of 1.000 s ended it", $e->getMessage());
+        }
+        $elapsed = microtime(true) - $start;
+        $this->assertLessThan(1.4, $elapsed, sprintf('took %.2f s', $elapsed));
     }
 }

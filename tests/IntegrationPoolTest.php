@@ -6,8 +6,8 @@ namespace WxPay\Tests;
 
 use PHPUnit\Framework\TestCase;
 use WxPay\ApiException;
-use WxPay\Exception;
 use WxPay\InvalidArgumentException;
+use WxPay\Tests\Support\Mock;
 use WxPay\Tests\Support\UsesMock;
 
 /** Pooled connections and concurrent queries, against wxpay-mock. */
@@ -53,7 +53,7 @@ final class IntegrationPoolTest extends TestCase
         $this->assertInstanceOf(ApiException::class, $results[$missing]);
         $this->assertSame('ORDERNOTEXIST', $results[$missing]->getErrCode());
         $this->assertInstanceOf(InvalidArgumentException::class, $results['bad no!']);
-        $this->assertInstanceOf(Exception::class, $results['bad no!']);
+        $this->assertInstanceOf(\WxPay\ExceptionInterface::class, $results['bad no!']);
 
         $this->assertSame([], $client->queryOrders([]));
         // Integer numbers are keyed by their text.
@@ -91,5 +91,34 @@ final class IntegrationPoolTest extends TestCase
     {
         $this->expectException(InvalidArgumentException::class);
         $this->mock->client()->queryOrders(['A1'], 0);
+    }
+
+    public function testConcurrencyAboveThirtyTwoIsRefused(): void
+    {
+        $this->expectException(InvalidArgumentException::class);
+        $this->expectExceptionMessage('concurrency must be from 1 to 32, 33 given');
+        $this->mock->client()->queryOrders(['A1'], 33);
+    }
+
+    public function testABurstLeavesAtMostEightIdleConnections(): void
+    {
+        // A timeout no other test uses: a pool of its own, empty at the start.
+        $client = $this->mock->client(['timeout' => 2.9]);
+        $numbers = [];
+        for ($i = 0; $i < 64; $i++) {
+            $numbers[] = self::newNo('I') . $i;
+        }
+        // The mock's gauge counts every connection of this process (other pools, the control
+        // API's own), so the burst is measured as a difference.
+        $before = $this->mock->stats()['open_connections'];
+        // Slow answers keep 32 queries in flight, each on a connection of its own.
+        $this->mock->faults(['latency_ms' => 100, 'path' => 'pay/orderquery']);
+        $client->queryOrders($numbers, 32);
+        $this->mock->clearFaults();
+        $added = Mock::waitFor(function () use ($before) {
+            $added = $this->mock->stats()['open_connections'] - $before;
+            return $added <= 8 ? $added : null;
+        }, 'at most 8 pooled connections left open', 3.0);
+        $this->assertLessThanOrEqual(8, $added);
     }
 }

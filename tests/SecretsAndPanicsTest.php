@@ -145,4 +145,18 @@ final class SecretsAndPanicsTest extends TestCase
         // The extension still works after a caught panic.
         $this->assertSame(32, strlen(\WxPay\Signer::sign(['a' => 1], 'k')));
     }
+
+    public function testPanicInAHandWrittenHandlerBecomesAnError(): void
+    {
+        // The exception getters' native handler, registered (debug builds) as a function,
+        // where its lookup panics: the panic must not unwind into the engine.
+        $this->assertTrue(function_exists('WxPay\Debug\getterPanic'));
+        try {
+            \WxPay\Debug\getterPanic();
+            $this->fail('must throw');
+        } catch (\Error $e) {
+            $this->assertStringStartsWith('Rust panic: no wxpay getter named', $e->getMessage());
+        }
+        $this->assertSame('', (new \WxPay\ApiException('x'))->getErrCode());
+    }
 }

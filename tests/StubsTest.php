@@ -17,8 +17,18 @@ final class StubsTest extends TestCase
         foreach ((new \ReflectionExtension('wxpay'))->getClassNames() as $class) {
             $r = new \ReflectionClass($class);
             $short = $r->getShortName();
-            $head = ($r->isFinal() ? 'final ' : '') . 'class ' . $short
-                . ($r->getParentClass() ? ' extends ' : "\n");
+            if ($r->isInterface()) {
+                // The parents it names itself, not the ones they bring (Throwable's Stringable).
+                $names = $r->getInterfaceNames();
+                $direct = array_filter($names, static fn ($n) => !array_filter(
+                    $names,
+                    static fn ($other) => $other !== $n && is_subclass_of($other, $n)
+                ));
+                $head = 'interface ' . $short . ' extends \\' . implode(', \\', $direct);
+            } else {
+                $head = ($r->isFinal() ? 'final ' : '') . 'class ' . $short
+                    . ($r->getParentClass() ? ' extends ' : "\n");
+            }
             $this->assertStringContainsString($head, $stub, "class $class");
             foreach ($r->getMethods() as $m) {
                 if ($m->getDeclaringClass()->getName() === $class) {

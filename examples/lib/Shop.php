@@ -198,7 +198,7 @@ final class Shop
     {
         try {
             $notify = $this->pay->parseNotify($body);
-        } catch (\WxPay\Exception $e) {
+        } catch (\WxPay\ExceptionInterface $e) {
             $this->log('payment', null, null, 'rejected', $e::class . ': ' . $e->getMessage(), $body);
             return Notify::fail('invalid notify');
         }
@@ -305,7 +305,7 @@ final class Shop
     {
         try {
             $notify = $this->pay->parseRefundNotify($body);
-        } catch (\WxPay\Exception $e) {
+        } catch (\WxPay\ExceptionInterface $e) {
             $this->log('refund', null, null, 'rejected', $e::class . ': ' . $e->getMessage(), $body);
             return Notify::fail('invalid notify');
         }

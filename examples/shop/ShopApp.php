@@ -34,7 +34,7 @@ final class ShopApp
             [$status, $type, $body, $headers] = $this->route($method, $path, $query, $post);
         } catch (NotFound $e) {
             [$status, $type, $body, $headers] = [404, 'text/plain', $e->getMessage() . "\n", []];
-        } catch (\WxPay\Exception $e) {
+        } catch (\WxPay\ExceptionInterface $e) {
             [$status, $type, $body, $headers] = [502, 'text/html', $this->page(
                 'WeChat Pay error',
                 '<p class="err">' . self::h($e::class . ': ' . $e->getMessage()) . '</p><p><a href="/">Back</a></p>',

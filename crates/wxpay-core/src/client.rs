@@ -1,17 +1,17 @@
 //! The blocking client: every v2 call over pooled HTTPS, with retries, failover, the sandbox
 //! and the micropay settle pattern. Each public method runs on the per-process runtime of
 //! [`crate::http`]; the work inside is async so that [`Client::query_orders`] can overlap
-//! many calls on that one thread.
+//! many calls on that one thread. Every public call is bounded by [`Config::deadline`].
 
 use crate::api::{self, Api, Fields, Prepared, Reply};
 use crate::config::{Config, Secret};
-use crate::error::{Error, HttpError, Result};
+use crate::error::{Error, HttpError, OutcomeUnknown, Result};
 use crate::http::{self, ClientKey, FailureKind};
 use crate::notify::get;
 use crate::xml;
 use futures_util::StreamExt;
 use std::borrow::Cow;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// err_codes that an identical request may cure at once (spec §4.2–4.3). Codes that need a
 /// long back-off (FREQUENCY_LIMITED, …) are left to the caller.
@@ -22,11 +22,46 @@ pub const RETRY_DELAY: Duration = Duration::from_millis(100);
 pub const MICROPAY_UNKNOWN_ERR_CODES: &[&str] = &["SYSTEMERROR", "BANKERROR", "USERPAYING"];
 /// The official SDK stops reversing after this many `recall=Y` answers.
 pub const REVERSE_MAX_CALLS: u32 = 10;
-/// Concurrent order queries when the caller does not say.
-pub const DEFAULT_CONCURRENCY: usize = 8;
+/// Concurrent order queries when the caller does not say (the PHP face's default too).
+pub const DEFAULT_CONCURRENCY: usize = 16;
+/// At most this many order queries in flight: each may hold a connection, and the pool
+/// keeps only [`http::POOL_MAX_IDLE_PER_HOST`] of them afterwards.
+pub const MAX_CONCURRENCY: usize = 32;
 
 const SANDBOX_PREFIX: &str = "/sandboxnew";
 const SANDBOX_KEY_PATH: &str = "/pay/getsignkey";
+
+/// When one public call must be over: [`Config::deadline`] after it started.
+#[derive(Clone, Copy, Debug)]
+struct Deadline {
+    at: Instant,
+    total: Duration,
+}
+
+impl Deadline {
+    fn start(config: &Config) -> Self {
+        Self {
+            at: Instant::now() + config.deadline,
+            total: config.deadline,
+        }
+    }
+
+    fn remaining(&self) -> Duration {
+        self.at.saturating_duration_since(Instant::now())
+    }
+
+    /// The HttpException (isTimeout) of a call the deadline ended.
+    fn ended(&self, call: &str, detail: &str) -> Error {
+        Error::Http(HttpError {
+            message: format!(
+                "{call}: the call's deadline of {:.3} s ended it{detail}",
+                self.total.as_secs_f64()
+            ),
+            timeout: true,
+            status: None,
+        })
+    }
+}
 
 /// How [`Client::micropay_settle`] ended without an error.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +71,30 @@ pub enum Settlement {
     /// The payment did not complete and the order is reversed (no money moves): the final
     /// reverse answer, or the order query showing it was already REVOKED.
     Reversed(Fields),
+}
+
+impl OutcomeUnknown {
+    /// Keeps the last answer `call` got (a success or a FAIL answer; a transport failure has
+    /// none).
+    fn note(&mut self, call: &str, result: &Result<Fields>) {
+        let fields = match result {
+            Ok(fields) => fields,
+            Err(Error::Api(e)) => &e.response,
+            Err(_) => return,
+        };
+        match self.responses.iter_mut().find(|(c, _)| c == call) {
+            Some((_, kept)) => kept.clone_from(fields),
+            None => self.responses.push((call.to_owned(), fields.clone())),
+        }
+    }
+
+    fn because(self, call: &str, reason: String) -> Error {
+        Error::OutcomeUnknown(Box::new(Self {
+            call: call.to_owned(),
+            reason,
+            ..self
+        }))
+    }
 }
 
 /// One call's target: where it goes and how its answer is read.
@@ -96,16 +155,20 @@ impl Client {
                 api.spec().name
             )));
         }
+        let deadline = Deadline::start(&self.config);
         http::block_on(async {
-            let config = self.signing_config().await?;
-            self.call_with(&config, Target::of(api), params).await
+            let config = self.signing_config(deadline).await?;
+            self.call_with(&config, Target::of(api), params, deadline)
+                .await
         })?
     }
 
     /// Calls any other v2 endpoint (`path` like `/pay/somecall`): the common fields are
-    /// filled and the answer is verified as a signed one. A path this core knows is handled
-    /// exactly as [`Client::call`] would (its certificate need and retry rule included).
-    pub fn request(&self, path: &str, params: Fields, cert: bool) -> Result<Fields> {
+    /// filled and the answer must be signed for this merchant, as every v2 answer is. A path
+    /// this core knows is handled exactly as [`Client::call`] would (its certificate need
+    /// and retry rule included). Any other path is sent once unless `retry` says re-sending
+    /// it after an unknown outcome is harmless: this core cannot know (it may move money).
+    pub fn request(&self, path: &str, params: Fields, cert: bool, retry: bool) -> Result<Fields> {
         if let Some(api) = Api::from_path(path) {
             return self.call(api, params);
         }
@@ -127,12 +190,13 @@ impl Client {
             api: None,
             path: &path,
             cert,
-            retry_safe: true,
+            retry_safe: retry,
             max_bytes: xml::DEFAULT_MAX_BYTES,
         };
+        let deadline = Deadline::start(&self.config);
         http::block_on(async {
-            let config = self.signing_config().await?;
-            self.call_with(&config, target, params).await
+            let config = self.signing_config(deadline).await?;
+            self.call_with(&config, target, params, deadline).await
         })?
     }
 
@@ -145,23 +209,31 @@ impl Client {
                 api.spec().name
             )));
         }
+        let deadline = Deadline::start(&self.config);
         http::block_on(async {
-            let config = self.signing_config().await?;
+            let config = self.signing_config(deadline).await?;
             let prepared = api::prepare(Some(api), &config, params)?;
-            self.exchange(Target::of(api), &prepared, api::bill_body)
+            self.exchange(Target::of(api), &prepared, deadline, api::bill_body)
                 .await
         })?
     }
 
-    /// Queries many orders at once (at most `concurrency` in flight) on the one runtime.
-    /// Every number gets an entry, in the order given.
+    /// Queries many orders at once (at most `concurrency`, 1 to [`MAX_CONCURRENCY`], in
+    /// flight) on the one runtime, all within one deadline. Every number gets an entry, in
+    /// the order given.
     pub fn query_orders(
         &self,
         out_trade_nos: &[String],
         concurrency: usize,
-    ) -> Vec<(String, Result<Fields>)> {
+    ) -> Result<Vec<(String, Result<Fields>)>> {
+        if !(1..=MAX_CONCURRENCY).contains(&concurrency) {
+            return Err(Error::InvalidArgument(format!(
+                "concurrency must be from 1 to {MAX_CONCURRENCY}, {concurrency} given"
+            )));
+        }
+        let deadline = Deadline::start(&self.config);
         let run = http::block_on(async {
-            let config = match self.signing_config().await {
+            let config = match self.signing_config(deadline).await {
                 Ok(config) => config,
                 Err(e) => {
                     return out_trade_nos
@@ -175,29 +247,32 @@ impl Client {
                 let params = vec![("out_trade_no".to_owned(), no.clone())];
                 (
                     no.clone(),
-                    self.call_with(config, Target::of(Api::OrderQuery), params)
+                    self.call_with(config, Target::of(Api::OrderQuery), params, deadline)
                         .await,
                 )
             }))
-            .buffered(concurrency.max(1))
+            .buffered(concurrency)
             .collect::<Vec<_>>()
             .await
         });
-        run.unwrap_or_else(|e| {
+        Ok(run.unwrap_or_else(|e| {
             out_trade_nos
                 .iter()
                 .map(|n| (n.clone(), Err(e.clone())))
                 .collect()
-        })
+        }))
     }
 
-    /// Takes a payment-code payment to a definite end (spec §3.6): micropay once (never
-    /// re-sent); when its outcome is unknown (SYSTEMERROR, BANKERROR, USERPAYING, transport
-    /// failure, unverifiable answer), poll orderquery every `wait` up to `max_polls` times;
-    /// if still not paid, reverse, again while WeChat answers `recall=Y`.
+    /// Takes a payment-code payment to a definite end (spec §3.6), within the deadline:
+    /// micropay once (never re-sent); when its outcome is unknown (SYSTEMERROR, BANKERROR,
+    /// USERPAYING, transport failure, unverifiable answer), poll orderquery every `wait` up
+    /// to `max_polls` times while time for a reverse remains; if still not paid, reverse,
+    /// again while WeChat answers `recall=Y`.
     ///
     /// Returns `Paid` or `Reversed`; a definite micropay refusal (AUTHCODEEXPIRE, NOTENOUGH …)
-    /// is its [`Error::Api`]. An error from reverse leaves the outcome unknown.
+    /// is its [`Error::Api`]. When the reverse fails or the deadline ends first, the payment
+    /// may still complete: that is [`Error::OutcomeUnknown`], never an error that invites a
+    /// retry.
     pub fn micropay_settle(
         &self,
         params: Fields,
@@ -207,13 +282,19 @@ impl Client {
         // Reverse needs the certificate; find out before the payer is charged.
         ClientKey::new(&self.config, true, "micropay_settle (reverse)")?;
         let out_trade_no = get(&params, "out_trade_no").unwrap_or_default().to_owned();
+        let deadline = Deadline::start(&self.config);
         http::block_on(async {
-            let config = self.signing_config().await?;
+            let config = self.signing_config(deadline).await?;
             let by_no = || vec![("out_trade_no".to_owned(), out_trade_no.clone())];
-            match self
-                .call_with(&config, Target::of(Api::Micropay), params)
-                .await
-            {
+            let mut unknown = OutcomeUnknown {
+                out_trade_no: out_trade_no.clone(),
+                ..OutcomeUnknown::default()
+            };
+            let micropay = self
+                .call_with(&config, Target::of(Api::Micropay), params, deadline)
+                .await;
+            unknown.note("micropay", &micropay);
+            match micropay {
                 Ok(paid) => return Ok(Settlement::Paid(paid)),
                 Err(Error::Api(e))
                     if !MICROPAY_UNKNOWN_ERR_CODES.contains(&e.err_code.as_str()) =>
@@ -225,11 +306,17 @@ impl Client {
                 // Unknown outcome: find out below.
                 Err(_) => {}
             }
+            // Keep time for the reverse: without it an unpaid order would stay USERPAYING.
+            let reverse_time = self.config.timeout.min(deadline.total / 3);
             for _ in 0..max_polls {
+                if deadline.remaining() < wait + reverse_time {
+                    break;
+                }
                 tokio::time::sleep(wait).await;
                 let query = self
-                    .call_with(&config, Target::of(Api::OrderQuery), by_no())
+                    .call_with(&config, Target::of(Api::OrderQuery), by_no(), deadline)
                     .await;
+                unknown.note("orderquery", &query);
                 match query
                     .as_ref()
                     .map(|q| get(q, "trade_state").unwrap_or_default())
@@ -246,30 +333,39 @@ impl Client {
             }
             for _ in 0..REVERSE_MAX_CALLS {
                 let reverse = self
-                    .call_with(&config, Target::of(Api::Reverse), by_no())
+                    .call_with(&config, Target::of(Api::Reverse), by_no(), deadline)
                     .await;
+                unknown.note("reverse", &reverse);
                 let recall = match &reverse {
                     Ok(fields) => get(fields, "recall"),
                     Err(Error::Api(e)) => get(&e.response, "recall"),
                     Err(_) => None,
                 };
-                if recall != Some("Y") {
-                    return reverse.map(Settlement::Reversed);
+                match reverse {
+                    _ if recall == Some("Y") => {}
+                    Ok(fields) => return Ok(Settlement::Reversed(fields)),
+                    Err(e) => return Err(unknown.because("reverse", e.to_string())),
+                }
+                if deadline.remaining() <= wait {
+                    return Err(unknown.because(
+                        "reverse",
+                        deadline
+                            .ended("reverse", " while WeChat still answered recall=Y")
+                            .to_string(),
+                    ));
                 }
                 tokio::time::sleep(wait).await;
             }
-            Err(Error::Http(HttpError {
-                message: format!(
-                    "micropay {out_trade_no}: reverse still answered recall=Y after {REVERSE_MAX_CALLS} calls; the outcome is unknown"
-                ),
-                ..HttpError::default()
-            }))
+            Err(unknown.because(
+                "reverse",
+                format!("reverse still answered recall=Y after {REVERSE_MAX_CALLS} calls"),
+            ))
         })?
     }
 
     /// The config requests are signed and verified with: the client's own, or in sandbox
     /// mode the sandbox key with MD5 (fetched once per process and merchant).
-    async fn signing_config(&self) -> Result<Cow<'_, Config>> {
+    async fn signing_config(&self, deadline: Deadline) -> Result<Cow<'_, Config>> {
         if !self.config.sandbox {
             return Ok(Cow::Borrowed(&self.config));
         }
@@ -285,7 +381,7 @@ impl Client {
                     max_bytes: xml::DEFAULT_MAX_BYTES,
                 };
                 let key = Secret::new(
-                    self.exchange(target, &prepared, |body| {
+                    self.exchange(target, &prepared, deadline, |body| {
                         api::sandbox_key(&body, &self.config)
                     })
                     .await?,
@@ -302,9 +398,10 @@ impl Client {
         config: &Config,
         target: Target<'_>,
         params: Fields,
+        deadline: Deadline,
     ) -> Result<Fields> {
         let prepared = api::prepare(target.api, config, params)?;
-        self.exchange(target, &prepared, |body| {
+        self.exchange(target, &prepared, deadline, |body| {
             api::classify(target.api, &body, config)
         })
         .await
@@ -313,12 +410,15 @@ impl Client {
     /// Sends `prepared` and reads the answer with `read`, retrying what may be retried:
     /// transport failures and [`RETRY_ERR_CODES`] up to `config.retries` times for
     /// retry-safe calls (identical body), plus one free retry of a connection closed
-    /// before the answer; for micropay only a failed connect (nothing was sent). A transport
-    /// failure also moves this process to the backup URL when failover is on.
+    /// before the answer; for other calls only a failed connect (nothing was sent). A
+    /// transport failure also moves this process to the backup URL when failover is on.
+    /// Each attempt gets `config.timeout` or what is left of `deadline`, whichever is less;
+    /// when the deadline ends the call, the error is an [`HttpError`] that says so.
     async fn exchange<T>(
         &self,
         target: Target<'_>,
         prepared: &Prepared,
+        deadline: Deadline,
         read: impl Fn(Vec<u8>) -> Result<T>,
     ) -> Result<T> {
         let client = http::client(&ClientKey::new(&self.config, target.cert, target.name())?)?;
@@ -330,14 +430,26 @@ impl Client {
         let path = format!("{prefix}{}", target.path);
         let mut retries = self.config.retries;
         let mut stale_allowance = u32::from(target.retry_safe);
+        let mut attempts = 0u32;
+        let mut last = String::new();
         loop {
+            let remaining = deadline.remaining();
+            if remaining.is_zero() {
+                let detail = match attempts {
+                    0 => " before it was sent".to_owned(),
+                    n => format!(" after {n} attempt(s), the last: {last}"),
+                };
+                return Err(deadline.ended(target.name(), &detail));
+            }
+            attempts += 1;
             let base = http::base_url(&self.config);
-            match http::post(
+            let failure = match http::post(
                 &client,
                 &base,
                 &path,
                 prepared.body.clone(),
                 target.max_bytes,
+                self.config.timeout.min(remaining),
             )
             .await
             {
@@ -348,29 +460,39 @@ impl Client {
                             && RETRY_ERR_CODES.contains(&e.err_code.as_str()) =>
                     {
                         retries -= 1;
-                        tokio::time::sleep(RETRY_DELAY).await;
+                        last = e.to_string();
+                        tokio::time::sleep(RETRY_DELAY.min(deadline.remaining())).await;
+                        continue;
+                    }
+                    Err(Error::Api(mut e)) => {
+                        e.call = target.name().to_owned();
+                        return Err(Error::Api(e));
                     }
                     result => return result,
                 },
-                Err(failure) => {
-                    // A pooled connection closing is routine, not a sign the host is down.
-                    if failure.kind.is_transport() && failure.kind != FailureKind::Stale {
-                        http::transport_failed(&self.config, &base);
-                    }
-                    let may_retry = match failure.kind {
-                        FailureKind::Connect => true,
-                        FailureKind::Refused => false,
-                        _ => target.retry_safe,
-                    };
-                    if may_retry && failure.kind == FailureKind::Stale && stale_allowance > 0 {
-                        stale_allowance -= 1;
-                    } else if may_retry && retries > 0 {
-                        retries -= 1;
-                        tokio::time::sleep(RETRY_DELAY).await;
-                    } else {
-                        return Err(Error::Http(failure.error));
-                    }
-                }
+                Err(failure) => failure,
+            };
+            if failure.kind == FailureKind::Timeout && remaining <= self.config.timeout {
+                let detail = format!(": {}", failure.error.message);
+                return Err(deadline.ended(target.name(), &detail));
+            }
+            last.clone_from(&failure.error.message);
+            // A pooled connection closing is routine, not a sign the host is down.
+            if failure.kind.is_transport() && failure.kind != FailureKind::Stale {
+                http::transport_failed(&self.config, &base);
+            }
+            let may_retry = match failure.kind {
+                FailureKind::Connect => true,
+                FailureKind::Refused => false,
+                _ => target.retry_safe,
+            };
+            if may_retry && failure.kind == FailureKind::Stale && stale_allowance > 0 {
+                stale_allowance -= 1;
+            } else if may_retry && retries > 0 {
+                retries -= 1;
+                tokio::time::sleep(RETRY_DELAY.min(deadline.remaining())).await;
+            } else {
+                return Err(Error::Http(failure.error));
             }
         }
     }

@@ -80,6 +80,8 @@ pub struct Config {
     pub backup_url: String,
     pub timeout: Duration,
     pub connect_timeout: Duration,
+    /// Bounds one whole call: every attempt, retry pause and poll.
+    pub deadline: Duration,
     pub retries: u32,
     pub failover: bool,
     pub sandbox: bool,
@@ -102,6 +104,7 @@ pub const KEYS: &[&str] = &[
     "backup_url",
     "timeout",
     "connect_timeout",
+    "deadline",
     "retries",
     "failover",
     "sandbox",
@@ -125,16 +128,25 @@ fn string(key: &str, value: Value) -> Result<Option<String>> {
     }
 }
 
-fn seconds(key: &str, value: Value) -> Result<Option<Duration>> {
+/// Upper limits, in seconds. PHP's `max_execution_time` counts CPU time on Linux and never
+/// stops a call waiting on the network, so these and [`DEFAULT_DEADLINE`] are what bound it.
+pub const MAX_TIMEOUT: f64 = 60.0;
+pub const MAX_CONNECT_TIMEOUT: f64 = 30.0;
+pub const MAX_DEADLINE: f64 = 120.0;
+pub const MAX_RETRIES: i64 = 5;
+/// Well under a typical `max_execution_time` of 30 s.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(15);
+
+fn seconds(key: &str, value: Value, max: f64) -> Result<Option<Duration>> {
     let secs = match value {
         Value::Null => return Ok(None),
         Value::Int(i) => i as f64,
         Value::Float(f) => f,
         other => return Err(bad(key, "must be a number of seconds", &other)),
     };
-    if !(secs > 0.0 && secs <= 600.0) {
+    if !(secs > 0.0 && secs <= max) {
         return Err(Error::Config(format!(
-            "config \"{key}\" must be more than 0 and at most 600 seconds, {secs} given"
+            "config \"{key}\" must be more than 0 and at most {max} seconds, {secs} given"
         )));
     }
     Ok(Some(Duration::from_secs_f64(secs)))
@@ -217,8 +229,14 @@ impl Config {
         let backup_url = url("backup_url", backup_given, BACKUP_URL)?;
         let retries = match take("retries") {
             Value::Null => 1,
-            Value::Int(n) if (0..=10).contains(&n) => n as u32,
-            other => return Err(bad("retries", "must be an int from 0 to 10", &other)),
+            Value::Int(n) if (0..=MAX_RETRIES).contains(&n) => n as u32,
+            other => {
+                return Err(bad(
+                    "retries",
+                    &format!("must be an int from 0 to {MAX_RETRIES}"),
+                    &other,
+                ));
+            }
         };
         let flag = |key: &str, value: Value, default: bool| match value {
             Value::Null => Ok(default),
@@ -242,9 +260,16 @@ impl Config {
             cert_path: string("cert_path", take("cert_path"))?,
             key_path: string("key_path", take("key_path"))?,
             ca_path: string("ca_path", take("ca_path"))?,
-            timeout: seconds("timeout", take("timeout"))?.unwrap_or(Duration::from_secs(6)),
-            connect_timeout: seconds("connect_timeout", take("connect_timeout"))?
-                .unwrap_or(Duration::from_secs(2)),
+            timeout: seconds("timeout", take("timeout"), MAX_TIMEOUT)?
+                .unwrap_or(Duration::from_secs(6)),
+            connect_timeout: seconds(
+                "connect_timeout",
+                take("connect_timeout"),
+                MAX_CONNECT_TIMEOUT,
+            )?
+            .unwrap_or(Duration::from_secs(2)),
+            deadline: seconds("deadline", take("deadline"), MAX_DEADLINE)?
+                .unwrap_or(DEFAULT_DEADLINE),
             appid,
             mch_id,
             key,
@@ -307,6 +332,7 @@ mod tests {
         assert_eq!(c.sign_type, SignType::Md5);
         assert_eq!(c.base_url, PRIMARY_URL);
         assert_eq!(c.retries, 1);
+        assert_eq!(c.deadline, DEFAULT_DEADLINE);
         assert!(c.failover);
         assert!(!format!("{c:?}").contains("SECRET-KEY-VALUE"));
     }
@@ -365,6 +391,29 @@ mod tests {
         let mut e = base();
         e.push(("timeout".into(), Value::Float(-1.0)));
         assert!(err(e).contains("\"timeout\" must be more than 0"));
+        for (key, value, rule) in [
+            ("timeout", Value::Int(61), "at most 60 seconds, 61 given"),
+            ("connect_timeout", Value::Float(30.5), "at most 30 seconds"),
+            (
+                "deadline",
+                Value::Int(600),
+                "\"deadline\" must be more than 0 and at most 120",
+            ),
+            (
+                "deadline",
+                s("15"),
+                "\"deadline\" must be a number of seconds, string given",
+            ),
+            (
+                "retries",
+                Value::Int(6),
+                "\"retries\" must be an int from 0 to 5, int given",
+            ),
+        ] {
+            let mut e = base();
+            e.push((key.into(), value));
+            assert!(err(e).contains(rule), "{key}");
+        }
         let mut e = base();
         e.push(("cert_path".into(), s("/nonexistent/cert.pem")));
         e.push(("key_path".into(), s("/nonexistent/key.pem")));

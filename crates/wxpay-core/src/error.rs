@@ -18,6 +18,9 @@ pub enum Error {
     Http(HttpError),
     /// `return_code` or `result_code` is FAIL.
     Api(Box<ApiError>),
+    /// A payment may or may not have happened and this client could not find out: the
+    /// shop must settle it later with the same `out_trade_no` (never re-send micropay).
+    OutcomeUnknown(Box<OutcomeUnknown>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -30,6 +33,9 @@ pub struct HttpError {
 /// A FAIL answer from WeChat, with the fields that explain it.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct ApiError {
+    /// The call that got this answer (`orderquery`, `reverse`, a `request()` path, `payment
+    /// notify`), so that a message read in a log says where it came from.
+    pub call: String,
     pub return_code: String,
     pub return_msg: String,
     pub result_code: String,
@@ -37,6 +43,30 @@ pub struct ApiError {
     pub err_code_des: String,
     /// Every field of the answer, as received (verified when it was signed).
     pub response: Vec<(String, String)>,
+}
+
+/// The state [`crate::client::Client::micropay_settle`] gave up in.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct OutcomeUnknown {
+    /// The call whose failure left the outcome unknown (`reverse`, `orderquery`, …).
+    pub call: String,
+    pub out_trade_no: String,
+    /// Why: the last failure, or the deadline.
+    pub reason: String,
+    /// The last answer of each call made, by call name, in the order first made.
+    pub responses: Vec<(String, Vec<(String, String)>)>,
+}
+
+impl fmt::Display for OutcomeUnknown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "micropay {}: outcome unknown after {}: {}; the order may still be paid or \
+             USERPAYING at WeChat: settle it later with orderquery/reverse and the same \
+             out_trade_no, never re-send micropay",
+            self.out_trade_no, self.call, self.reason
+        )
+    }
 }
 
 /// `err_code`s after which the same request, with identical business fields, may succeed
@@ -64,6 +94,7 @@ impl ApiError {
             c => c,
         };
         Self {
+            call: String::new(),
             return_code: get("return_code"),
             return_msg: get("return_msg"),
             result_code: get("result_code"),
@@ -80,6 +111,9 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.call.is_empty() {
+            write!(f, "{}: ", self.call)?;
+        }
         if self.return_code != "SUCCESS" {
             write!(
                 f,
@@ -116,6 +150,7 @@ impl fmt::Display for Error {
             Self::Xml(e) => e.fmt(f),
             Self::Http(e) => e.fmt(f),
             Self::Api(e) => e.fmt(f),
+            Self::OutcomeUnknown(e) => e.fmt(f),
         }
     }
 }

@@ -16,8 +16,12 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 
 /// WeChat closes idle keep-alive connections after 8 s; dropping ours at 7 s avoids sending
-/// on a socket the server is closing.
+/// on a socket the server is closing. Nothing runs between PHP requests (the runtime only
+/// runs inside a call), so between calls this is enforced at the start of the next call.
 pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(7);
+/// Idle connections kept per host and client: a burst of concurrent queries must not leave
+/// its connections open for the life of the worker.
+pub const POOL_MAX_IDLE_PER_HOST: usize = 8;
 /// How long the backup URL is used after the primary failed at transport level.
 pub const FAILOVER_COOL_DOWN: Duration = Duration::from_secs(60);
 
@@ -126,6 +130,7 @@ fn build_client(key: &ClientKey) -> Result<reqwest::Client> {
         .timeout(key.timeout)
         .connect_timeout(key.connect_timeout)
         .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .pool_max_idle_per_host(POOL_MAX_IDLE_PER_HOST)
         // A redirect would turn the POST into a GET to another place: never follow one.
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -137,11 +142,17 @@ fn build_client(key: &ClientKey) -> Result<reqwest::Client> {
 /// merchant certificates would otherwise grow without bound.
 pub const MAX_CLIENTS: usize = 16;
 
+/// A cached client with its last use: the tick orders evictions, the instant ends idle pools.
+struct Cached {
+    client: reqwest::Client,
+    tick: u64,
+    used_at: Instant,
+}
+
 struct Process {
     pid: u32,
     runtime: Arc<Runtime>,
-    /// Client and the tick of its last use.
-    clients: HashMap<ClientKey, (reqwest::Client, u64)>,
+    clients: HashMap<ClientKey, Cached>,
     tick: u64,
     /// Primary base URL → end of its cool-down.
     down_until: HashMap<String, Instant>,
@@ -183,7 +194,26 @@ fn with_process<T>(f: impl FnOnce(&mut Process) -> Result<T>) -> Result<T> {
     f(process)
 }
 
-/// Runs `future` to completion on this process's runtime.
+impl Process {
+    /// Drops the clients unused for [`POOL_IDLE_TIMEOUT`], and with them every connection
+    /// of their pools: the sockets would otherwise stay open until the process ends.
+    fn reap_idle(&mut self, now: Instant) {
+        self.clients
+            .retain(|_, c| now.saturating_duration_since(c.used_at) < POOL_IDLE_TIMEOUT);
+    }
+}
+
+/// Lets the runtime's other tasks run: a connection whose pool was dropped, or that its
+/// pool did not keep, is closed by its own task, which only runs inside a call.
+async fn run_pending_tasks() {
+    // A closing connection task needs a poll or two; a few spare rounds cost microseconds.
+    for _ in 0..4 {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Runs `future` to completion on this process's runtime, after closing the connections
+/// that were idle too long and before returning, closing those the pool did not keep.
 pub fn block_on<F: Future>(future: F) -> Result<F::Output> {
     if tokio::runtime::Handle::try_current().is_ok() {
         // block_on inside a runtime would panic; the PHP side never has one.
@@ -192,8 +222,16 @@ pub fn block_on<F: Future>(future: F) -> Result<F::Output> {
             ..HttpError::default()
         }));
     }
-    let runtime = with_process(|p| Ok(Arc::clone(&p.runtime)))?;
-    Ok(runtime.block_on(future))
+    let runtime = with_process(|p| {
+        p.reap_idle(Instant::now());
+        Ok(Arc::clone(&p.runtime))
+    })?;
+    Ok(runtime.block_on(async {
+        run_pending_tasks().await;
+        let output = future.await;
+        run_pending_tasks().await;
+        output
+    }))
 }
 
 /// This process's client for `key`, built on first use.
@@ -201,15 +239,17 @@ pub fn client(key: &ClientKey) -> Result<reqwest::Client> {
     with_process(|p| {
         p.tick += 1;
         let tick = p.tick;
-        if let Some((client, used)) = p.clients.get_mut(key) {
-            *used = tick;
-            return Ok(client.clone());
+        let now = Instant::now();
+        if let Some(cached) = p.clients.get_mut(key) {
+            cached.tick = tick;
+            cached.used_at = now;
+            return Ok(cached.client.clone());
         }
         if p.clients.len() >= MAX_CLIENTS
             && let Some(oldest) = p
                 .clients
                 .iter()
-                .min_by_key(|(_, (_, used))| *used)
+                .min_by_key(|(_, c)| c.tick)
                 .map(|(k, _)| k.clone())
         {
             p.clients.remove(&oldest);
@@ -217,7 +257,14 @@ pub fn client(key: &ClientKey) -> Result<reqwest::Client> {
         // Built inside the runtime's context so that anything it spawns lands there.
         let _context = p.runtime.enter();
         let client = build_client(key)?;
-        p.clients.insert(key.clone(), (client.clone(), tick));
+        p.clients.insert(
+            key.clone(),
+            Cached {
+                client: client.clone(),
+                tick,
+                used_at: now,
+            },
+        );
         Ok(client)
     })
 }
@@ -376,16 +423,19 @@ fn failure(base: &str, path: &str, e: &reqwest::Error) -> Failure {
 }
 
 /// POSTs an XML body to `base` + `path` and returns the answer's body (at most `max`
-/// bytes). Error messages name the path and the cause, never the body.
+/// bytes), all within `timeout` (connect, send and read). Error messages name the path and
+/// the cause, never the body.
 pub async fn post(
     client: &reqwest::Client,
     base: &str,
     path: &str,
     body: String,
     max: usize,
+    timeout: Duration,
 ) -> std::result::Result<Vec<u8>, Failure> {
     let mut response = client
         .post(format!("{base}{path}"))
+        .timeout(timeout)
         .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
         .body(body)
         .send()
@@ -472,6 +522,7 @@ mod tests {
             "/pay/orderquery",
             "<xml/>".into(),
             1024,
+            Duration::from_secs(1),
         ))
         .unwrap();
         let failure = result.unwrap_err();
@@ -505,6 +556,31 @@ mod tests {
         with_process(|p| {
             assert!(p.clients.len() <= MAX_CLIENTS);
             assert!(p.clients.contains_key(&timed(0)));
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn clients_idle_longer_than_the_pool_timeout_are_dropped() {
+        let _serial = PROCESS_TESTS.lock().unwrap_or_else(PoisonError::into_inner);
+        let idle = ClientKey {
+            timeout: Duration::from_millis(4321),
+            ..key(None)
+        };
+        let busy = ClientKey {
+            timeout: Duration::from_millis(4322),
+            ..key(None)
+        };
+        client(&idle).unwrap();
+        client(&busy).unwrap();
+        let later = Instant::now() + POOL_IDLE_TIMEOUT;
+        with_process(|p| {
+            // `busy` was used just before `later`, `idle` a whole idle timeout before it.
+            p.clients.get_mut(&busy).unwrap().used_at = later - Duration::from_secs(1);
+            p.reap_idle(later);
+            assert!(!p.clients.contains_key(&idle));
+            assert!(p.clients.contains_key(&busy));
             Ok(())
         })
         .unwrap();

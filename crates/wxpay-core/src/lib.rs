@@ -21,5 +21,5 @@ pub mod xml;
 pub use api::Api;
 pub use client::Client;
 pub use config::Config;
-pub use error::{ApiError, Error, HttpError, Result};
+pub use error::{ApiError, Error, HttpError, OutcomeUnknown, Result};
 pub use sign::SignType;

@@ -85,11 +85,19 @@ pub fn check_sign<K: AsRef<str>, V: AsRef<str>>(
         .map_err(|e| Error::Signature(format!("{what}: {e}")))
 }
 
-fn check_return_code<K: AsRef<str>, V: AsRef<str>>(fields: &[(K, V)]) -> Result<()> {
+fn api_error<K: AsRef<str>, V: AsRef<str>>(what: &str, fields: &[(K, V)]) -> Error {
+    ApiError {
+        call: what.to_owned(),
+        ..ApiError::from_fields(owned(fields))
+    }
+    .into()
+}
+
+fn check_return_code<K: AsRef<str>, V: AsRef<str>>(what: &str, fields: &[(K, V)]) -> Result<()> {
     if get(fields, "return_code") == Some("SUCCESS") {
         Ok(())
     } else {
-        Err(ApiError::from_fields(owned(fields)).into())
+        Err(api_error(what, fields))
     }
 }
 
@@ -109,11 +117,11 @@ pub fn parse_fee(name: &str, value: &str) -> Result<u64> {
 /// The fields borrow from `body`.
 pub fn parse_payment<'a>(body: &'a [u8], config: &Config) -> Result<xml::Fields<'a>> {
     let fields = xml::decode(body)?;
-    check_return_code(&fields)?;
+    check_return_code("payment notify", &fields)?;
     check_sign(&fields, config, "payment notify")?;
     check_merchant(&fields, config, "payment notify")?;
     if get(&fields, "result_code") != Some("SUCCESS") {
-        return Err(ApiError::from_fields(owned(&fields)).into());
+        return Err(api_error("payment notify", &fields));
     }
     for name in ["out_trade_no", "transaction_id", "total_fee"] {
         if get(&fields, name).is_none_or(str::is_empty) {
@@ -128,7 +136,7 @@ pub fn parse_payment<'a>(body: &'a [u8], config: &Config) -> Result<xml::Fields<
 /// key and parse; the result is the outer fields (without `req_info`) then the decrypted ones.
 pub fn parse_refund(body: &[u8], config: &Config) -> Result<Fields> {
     let mut fields = xml::into_owned(xml::decode(body)?);
-    check_return_code(&fields)?;
+    check_return_code("refund notify", &fields)?;
     check_merchant(&fields, config, "refund notify")?;
     let at = fields
         .iter()

@@ -4,7 +4,7 @@ use crate::faults::Faults;
 use crate::state::{Env, State};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// The one merchant this mock serves.
@@ -41,6 +41,27 @@ pub struct Stats {
     pub connections: AtomicU64,
     pub tls_connections: AtomicU64,
     pub requests: AtomicU64,
+    /// Connections open now (a gauge, not reset): what a client's pool holds.
+    pub open_connections: AtomicU64,
+}
+
+/// Counts one connection in [`Stats::open_connections`] while it lives.
+pub struct OpenConnection(Arc<App>);
+
+impl OpenConnection {
+    pub fn new(app: Arc<App>) -> Self {
+        Stats::bump(&app.stats.open_connections);
+        Self(app)
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0
+            .stats
+            .open_connections
+            .fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Stats {
@@ -59,6 +80,7 @@ impl Stats {
             "connections": self.connections.load(Ordering::Relaxed),
             "tls_connections": self.tls_connections.load(Ordering::Relaxed),
             "requests": self.requests.load(Ordering::Relaxed),
+            "open_connections": self.open_connections.load(Ordering::Relaxed),
         })
     }
 }

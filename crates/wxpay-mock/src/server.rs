@@ -1,7 +1,7 @@
 //! Listeners and connections: plain or TLS, primary and backup, counted for `/mock/stats`,
 //! with connection-level faults (refused primary, dropped requests, latency).
 
-use crate::app::{App, Stats};
+use crate::app::{App, OpenConnection, Stats};
 use crate::faults::FaultAction;
 use crate::proto::ConnInfo;
 use axum::Router;
@@ -145,6 +145,7 @@ pub async fn accept_loop(
         let router = router.clone();
         let tls = tls.clone();
         tokio::spawn(async move {
+            let _open = OpenConnection::new(app.clone());
             let Some(acceptor) = tls else {
                 let conn = ConnInfo {
                     tls: false,

@@ -129,7 +129,7 @@ fn tools_and_report() {
     )
     .unwrap();
     // An endpoint outside the table goes through request(): the mock has none, so 404.
-    match c.request("/pay/nosuchcall", fields(&[("a", "1")]), false) {
+    match c.request("/pay/nosuchcall", fields(&[("a", "1")]), false, false) {
         Err(Error::Http(e)) => assert_eq!(e.status, Some(404)),
         other => panic!("{other:?}"),
     }
@@ -139,6 +139,7 @@ fn tools_and_report() {
         .request(
             "pay/orderquery",
             fields(&[("out_trade_no", "T1001")]),
+            false,
             false,
         )
         .unwrap();

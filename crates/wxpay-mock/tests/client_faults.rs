@@ -185,7 +185,7 @@ fn query_orders_runs_concurrently_and_keeps_order() {
     nos.reverse();
     faults(&mock, r#"{"latency_ms": 200, "path": "pay/orderquery"}"#);
     let started = Instant::now();
-    let results = c.query_orders(&nos, 25);
+    let results = c.query_orders(&nos, 25).unwrap();
     let elapsed = started.elapsed();
     faults(&mock, "{}");
     // Sequentially this is 50 × 200 ms = 10 s.
@@ -199,4 +199,189 @@ fn query_orders_runs_concurrently_and_keeps_order() {
             other => panic!("{other:?}"),
         }
     }
+}
+
+#[test]
+fn deadline_bounds_attempts_and_retries_and_says_so() {
+    let mock = mock(false);
+    // Each attempt would take its whole 1 s timeout, six times; the 1.5 s deadline ends it.
+    let c = client(
+        &mock,
+        &[
+            ("timeout", Value::Float(1.0)),
+            ("retries", Value::Int(5)),
+            ("deadline", Value::Float(1.5)),
+        ],
+    );
+    faults(&mock, r#"{"latency_ms": 3000, "path": "pay/orderquery"}"#);
+    let started = Instant::now();
+    let result = c.call(Api::OrderQuery, query("DL1"));
+    let elapsed = started.elapsed();
+    faults(&mock, "{}");
+    match result {
+        Err(Error::Http(e)) => {
+            assert!(e.timeout, "{e:?}");
+            assert!(
+                e.message
+                    .starts_with("orderquery: the call's deadline of 1.500 s ended it"),
+                "{}",
+                e.message
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        elapsed >= Duration::from_millis(1400) && elapsed < Duration::from_millis(1900),
+        "{elapsed:?}"
+    );
+}
+
+#[test]
+fn unknown_endpoint_is_sent_once_unless_the_caller_opts_in() {
+    let mock = mock(false);
+    let c = client(
+        &mock,
+        &[("timeout", Value::Float(0.3)), ("retries", Value::Int(1))],
+    );
+    faults(&mock, r#"{"latency_ms": 1000, "path": "deposit/micropay"}"#);
+    for (retry, sent) in [(false, 1), (true, 2)] {
+        let before = stats(&mock)["requests"].as_u64().unwrap();
+        match c.request("/deposit/micropay", query("U1"), false, retry) {
+            Err(Error::Http(e)) => assert!(e.timeout, "{e:?}"),
+            other => panic!("{other:?}"),
+        }
+        let after = stats(&mock)["requests"].as_u64().unwrap();
+        // The second stats request is counted too.
+        assert_eq!(after - before - 1, sent, "retry: {retry}");
+    }
+}
+
+#[test]
+fn api_errors_name_their_call() {
+    let mock = mock(false);
+    let c = client(&mock, &[]);
+    match c.call(Api::OrderQuery, query("NOPE1")) {
+        Err(Error::Api(e)) => {
+            assert_eq!(e.call, "orderquery");
+            assert!(
+                e.to_string()
+                    .starts_with("orderquery: WeChat Pay business failure: err_code=ORDERNOTEXIST"),
+                "{e}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn query_orders_concurrency_is_capped() {
+    let mock = mock(false);
+    let c = client(&mock, &[]);
+    for bad in [0, wxpay_core::client::MAX_CONCURRENCY + 1, 256] {
+        match c.query_orders(&["A1".to_owned()], bad) {
+            Err(Error::InvalidArgument(m)) => {
+                assert_eq!(m, format!("concurrency must be from 1 to 32, {bad} given"))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_failed_reverse_leaves_the_outcome_unknown() {
+    let mock = mock(false);
+    let c = client(&mock, &[("retries", Value::Int(1))]);
+    // 0002: USERPAYING until reversed; every reverse answers SYSTEMERROR (no recall).
+    faults(
+        &mock,
+        r#"{"system_error_rate": 1, "path": "secapi/pay/reverse"}"#,
+    );
+    let pay = fields(&[
+        ("body", "pos"),
+        ("out_trade_no", "OU1"),
+        ("total_fee", "5"),
+        ("auth_code", "134567890123450002"),
+    ]);
+    let result = c.micropay_settle(pay, Duration::from_millis(1), 2);
+    faults(&mock, "{}");
+    match result {
+        Err(Error::OutcomeUnknown(u)) => {
+            assert_eq!(u.call, "reverse");
+            assert_eq!(u.out_trade_no, "OU1");
+            let calls: Vec<&str> = u.responses.iter().map(|(c, _)| c.as_str()).collect();
+            assert_eq!(calls, ["micropay", "orderquery", "reverse"]);
+            assert_eq!(get(&u.responses[0].1, "err_code"), "USERPAYING");
+            assert_eq!(get(&u.responses[1].1, "trade_state"), "USERPAYING");
+            assert_eq!(get(&u.responses[2].1, "err_code"), "SYSTEMERROR");
+            let message = u.to_string();
+            assert!(message.starts_with("micropay OU1: outcome unknown after reverse: reverse: WeChat Pay business failure: err_code=SYSTEMERROR"), "{message}");
+            assert!(message.contains("never re-send micropay"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The order is indeed still open at WeChat.
+    let q = c.call(Api::OrderQuery, query("OU1")).unwrap();
+    assert_eq!(get(&q, "trade_state"), "USERPAYING");
+}
+
+#[test]
+fn deadline_ends_a_settle_as_outcome_unknown() {
+    let mock = mock(false);
+    let c = client(
+        &mock,
+        &[
+            ("timeout", Value::Float(0.5)),
+            ("deadline", Value::Float(1.0)),
+        ],
+    );
+    // The order stays USERPAYING and every reverse is slower than the time left.
+    faults(
+        &mock,
+        r#"{"latency_ms": 2000, "path": "secapi/pay/reverse"}"#,
+    );
+    let pay = fields(&[
+        ("body", "pos"),
+        ("out_trade_no", "OU2"),
+        ("total_fee", "5"),
+        ("auth_code", "134567890123450002"),
+    ]);
+    let started = Instant::now();
+    let result = c.micropay_settle(pay, Duration::from_millis(50), 30);
+    let elapsed = started.elapsed();
+    faults(&mock, "{}");
+    match result {
+        Err(Error::OutcomeUnknown(u)) => {
+            assert_eq!(u.call, "reverse");
+            assert!(u.reason.contains("deadline of 1.000 s"), "{}", u.reason);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(elapsed < Duration::from_millis(1400), "{elapsed:?}");
+}
+
+#[test]
+fn settle_stops_polling_while_a_reverse_still_fits_the_deadline() {
+    let mock = mock(false);
+    let c = client(
+        &mock,
+        &[
+            ("timeout", Value::Float(0.5)),
+            ("deadline", Value::Float(1.0)),
+        ],
+    );
+    let pay = fields(&[
+        ("body", "pos"),
+        ("out_trade_no", "OU3"),
+        ("total_fee", "5"),
+        ("auth_code", "134567890123450002"),
+    ]);
+    // 30 polls 50 ms apart would take 1.5 s; the reverse gets the last third instead.
+    let started = Instant::now();
+    let result = c.micropay_settle(pay, Duration::from_millis(50), 30);
+    let elapsed = started.elapsed();
+    assert!(
+        matches!(&result, Ok(wxpay_core::client::Settlement::Reversed(f)) if get(f, "recall") == "N"),
+        "{result:?}"
+    );
+    assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
 }
