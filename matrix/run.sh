@@ -34,8 +34,12 @@ command -v debootstrap >/dev/null || { apt-get update -qq && apt-get install -y 
 mkdir -p "$CACHE" "$LOGS"
 
 unmount_all() {
-  local dir target
+  local dir target proc
   for dir in "${MOUNTED[@]}"; do
+    # Whatever still runs inside (an interrupted build, a server) goes first.
+    for proc in /proc/[0-9]*; do
+      [[ $(readlink "$proc/root" 2>/dev/null) == "$dir"* ]] && kill -9 "${proc#/proc/}" 2>/dev/null
+    done
     # Deepest first; a chroot is never deleted while anything is mounted inside it.
     findmnt -R -n -l -o TARGET "$dir" 2>/dev/null | sort -r | while read -r target; do
       [[ $target == "$dir" ]] || umount -l "$target" || true
@@ -44,6 +48,8 @@ unmount_all() {
   MOUNTED=()
 }
 trap unmount_all EXIT
+trap "exit 130" INT
+trap "exit 143" TERM
 
 # base RELEASE: the cached minimal chroot, made once (a marker says it is complete).
 base() {

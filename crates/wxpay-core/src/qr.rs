@@ -185,7 +185,7 @@ mod tests {
         assert!(lines[0].iter().chain(&lines[1]).all(|&c| c == '█'));
         let light = |x: usize, y: usize| match lines[y / 2][x] {
             '█' => true,
-            '▀' => y % 2 == 0,
+            '▀' => y.is_multiple_of(2),
             '▄' => y % 2 == 1,
             _ => false,
         };
