@@ -7,8 +7,8 @@
  *
  * Differences from the SDK's example, each fixing a bug of it: the query loop stops after
  * 10 queries (the SDK's never counted down, so a payment stuck in USERPAYING looped
- * forever); a successful reverse (result_code SUCCESS, recall N) counts as reversed (the
- * SDK treated it as a failure and threw 撤销单失败！); BANKERROR is an unknown outcome like
+ * forever); a reverse counts as done when its result_code is SUCCESS (the SDK had it the wrong
+ * way round: a refused reverse counted as done, a successful one threw 撤销单失败！); BANKERROR is an unknown outcome like
  * SYSTEMERROR and USERPAYING (the spec says to query), not a definite failure; nothing is
  * echoed.
  */
@@ -138,7 +138,9 @@ class MicroPay
         if (($result['recall'] ?? '') == 'Y') {
             return $this->cancel($out_trade_no, ++$depth);
         }
-        return ($result['recall'] ?? '') == 'N' || ($result['result_code'] ?? '') == 'SUCCESS';
+        // The SDK took result_code FAIL with recall N (a definite refusal) for reversed, and
+        // SUCCESS (reversed) for a failure: reversed means result_code SUCCESS.
+        return ($result['result_code'] ?? '') == 'SUCCESS';
     }
 
     /** @return WxPayConfigInterface */
