@@ -20,6 +20,9 @@ class WxPayNotify extends WxPayNotifyReply
 {
     private $config = null;
 
+    /** Whether NotifyCallBack() ran for the current Handle(). */
+    private $processed = false;
+
     /**
      * 回调入口: reads and verifies the notify, runs NotifyProcess() through NotifyCallBack(),
      * and echoes the reply XML (MD5-signed when $needSign and SUCCESS, as the SDK).
@@ -31,11 +34,13 @@ class WxPayNotify extends WxPayNotifyReply
     final public function Handle($config, $needSign = true, $body = null)
     {
         $this->config = $config;
+        $this->processed = false;
         $msg = 'OK';
         $result = WxPayApi::notify($config, [$this, 'NotifyCallBack'], $msg, $body);
         if ($result == false) {
             $this->SetReturn_code('FAIL');
-            $this->SetReturn_msg($msg);
+            // The SDK replaced NotifyProcess()'s $msg with "OK" here; it is kept.
+            $this->SetReturn_msg($this->processed ? $this->GetReturn_msg() : $msg);
             $this->ReplyNotify(false);
             return;
         }
@@ -78,6 +83,7 @@ class WxPayNotify extends WxPayNotifyReply
     final public function NotifyCallBack($data)
     {
         $msg = 'OK';
+        $this->processed = true;
         $result = $this->NotifyProcess($data, $this->config, $msg);
         if ($result == true) {
             $this->SetReturn_code('SUCCESS');
