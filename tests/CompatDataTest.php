@@ -319,65 +319,71 @@ final class CompatDataTest extends TestCase
         $this->assertEqualsWithDelta(microtime(true) * 1000, \WxPayApi::getMillisecond(), 1000);
     }
 
-    /** @return iterable<string, array{string, callable(): \WxPayDataBase, string}> */
+    /** @return iterable<string, array{string, string, array<string, string|int>, string}> */
     public static function missingFields(): iterable
     {
-        $order = static function (array $set): \WxPayUnifiedOrder {
-            $o = new \WxPayUnifiedOrder();
-            foreach ($set as $k => $v) {
-                $o->{'Set' . ucfirst($k)}($v);
-            }
-            return $o;
-        };
-        $full = ['out_trade_no' => 'A1', 'body' => 'b', 'total_fee' => 1, 'trade_type' => 'NATIVE'];
-        yield 'unifiedOrder out_trade_no' => ['unifiedOrder', fn () => $order(['body' => 'b']), '缺少统一支付接口必填参数out_trade_no！'];
-        yield 'unifiedOrder body' => ['unifiedOrder', fn () => $order(['out_trade_no' => 'A1']), '缺少统一支付接口必填参数body！'];
-        yield 'unifiedOrder total_fee' => ['unifiedOrder', fn () => $order(['out_trade_no' => 'A1', 'body' => 'b']), '缺少统一支付接口必填参数total_fee！'];
-        yield 'unifiedOrder trade_type' => ['unifiedOrder', fn () => $order(['out_trade_no' => 'A1', 'body' => 'b', 'total_fee' => 1]), '缺少统一支付接口必填参数trade_type！'];
-        yield 'unifiedOrder JSAPI openid' => ['unifiedOrder', fn () => $order(['trade_type' => 'JSAPI'] + $full), '统一支付接口中，缺少必填参数openid！trade_type为JSAPI时，openid为必填参数！'];
-        yield 'unifiedOrder NATIVE product_id' => ['unifiedOrder', fn () => $order($full), '统一支付接口中，缺少必填参数product_id！trade_type为JSAPI时，product_id为必填参数！'];
-        yield 'orderQuery' => ['orderQuery', fn () => new \WxPayOrderQuery(), '订单查询接口中，out_trade_no、transaction_id至少填一个！'];
-        yield 'closeOrder' => ['closeOrder', fn () => new \WxPayCloseOrder(), '订单查询接口中，out_trade_no必填！'];
-        $refund = static function (array $set): \WxPayRefund {
-            $r = new \WxPayRefund();
-            foreach ($set as $k => $v) {
-                $r->{'Set' . ucfirst($k)}($v);
-            }
-            return $r;
-        };
-        yield 'refund order' => ['refund', fn () => $refund([]), '退款申请接口中，out_trade_no、transaction_id至少填一个！'];
-        yield 'refund out_refund_no' => ['refund', fn () => $refund(['out_trade_no' => 'A1']), '退款申请接口中，缺少必填参数out_refund_no！'];
-        yield 'refund total_fee' => ['refund', fn () => $refund(['out_trade_no' => 'A1', 'out_refund_no' => 'R1']), '退款申请接口中，缺少必填参数total_fee！'];
-        yield 'refund refund_fee' => ['refund', fn () => $refund(['transaction_id' => '42', 'out_refund_no' => 'R1', 'total_fee' => 1]), '退款申请接口中，缺少必填参数refund_fee！'];
-        yield 'refund op_user_id' => ['refund', fn () => $refund(['out_trade_no' => 'A1', 'out_refund_no' => 'R1', 'total_fee' => 1, 'refund_fee' => 1]), '退款申请接口中，缺少必填参数op_user_id！'];
-        yield 'refundQuery' => ['refundQuery', fn () => new \WxPayRefundQuery(), '退款查询接口中，out_refund_no、out_trade_no、transaction_id、refund_id四个参数必填一个！'];
-        yield 'downloadBill' => ['downloadBill', fn () => new \WxPayDownloadBill(), '对账单接口中，缺少必填参数bill_date！'];
-        $micro = static function (array $set): \WxPayMicroPay {
-            $m = new \WxPayMicroPay();
-            foreach ($set as $k => $v) {
-                $m->{'Set' . ucfirst($k)}($v);
-            }
-            return $m;
-        };
-        yield 'micropay body' => ['micropay', fn () => $micro([]), '提交被扫支付API接口中，缺少必填参数body！'];
-        yield 'micropay out_trade_no' => ['micropay', fn () => $micro(['body' => 'b']), '提交被扫支付API接口中，缺少必填参数out_trade_no！'];
-        yield 'micropay total_fee' => ['micropay', fn () => $micro(['body' => 'b', 'out_trade_no' => 'A1']), '提交被扫支付API接口中，缺少必填参数total_fee！'];
-        yield 'micropay auth_code' => ['micropay', fn () => $micro(['body' => 'b', 'out_trade_no' => 'A1', 'total_fee' => 1]), '提交被扫支付API接口中，缺少必填参数auth_code！'];
-        yield 'reverse' => ['reverse', fn () => new \WxPayReverse(), '撤销订单API接口中，参数out_trade_no和transaction_id必须填写一个！'];
-        yield 'report interface_url' => ['report', fn () => new \WxPayReport(), '接口URL，缺少必填参数interface_url！'];
-        yield 'shorturl' => ['shorturl', fn () => new \WxPayShortUrl(), '需要转换的URL，签名用原串，传输需URL encode！'];
-        yield 'bizpayurl' => ['bizpayurl', fn () => new \WxPayBizPayUrl(), '生成二维码，缺少必填参数product_id！'];
+        $order = ['out_trade_no' => 'A1', 'body' => 'b', 'total_fee' => 1];
+        $refund = ['out_trade_no' => 'A1', 'out_refund_no' => 'R1', 'total_fee' => 1, 'refund_fee' => 1];
+        $micro = ['body' => 'b', 'out_trade_no' => 'A1', 'total_fee' => 1];
+        $cases = [
+            // name => [WxPayApi method, input class, fields set, the SDK's message]
+            'unifiedOrder out_trade_no' => ['unifiedOrder', 'WxPayUnifiedOrder', ['body' => 'b'],
+                '缺少统一支付接口必填参数out_trade_no！'],
+            'unifiedOrder body' => ['unifiedOrder', 'WxPayUnifiedOrder', ['out_trade_no' => 'A1'],
+                '缺少统一支付接口必填参数body！'],
+            'unifiedOrder total_fee' => ['unifiedOrder', 'WxPayUnifiedOrder', ['out_trade_no' => 'A1', 'body' => 'b'],
+                '缺少统一支付接口必填参数total_fee！'],
+            'unifiedOrder trade_type' => ['unifiedOrder', 'WxPayUnifiedOrder', $order,
+                '缺少统一支付接口必填参数trade_type！'],
+            'unifiedOrder JSAPI openid' => ['unifiedOrder', 'WxPayUnifiedOrder', $order + ['trade_type' => 'JSAPI'],
+                '统一支付接口中，缺少必填参数openid！trade_type为JSAPI时，openid为必填参数！'],
+            'unifiedOrder NATIVE product_id' => ['unifiedOrder', 'WxPayUnifiedOrder', $order + ['trade_type' => 'NATIVE'],
+                '统一支付接口中，缺少必填参数product_id！trade_type为JSAPI时，product_id为必填参数！'],
+            'orderQuery' => ['orderQuery', 'WxPayOrderQuery', [],
+                '订单查询接口中，out_trade_no、transaction_id至少填一个！'],
+            'closeOrder' => ['closeOrder', 'WxPayCloseOrder', [], '订单查询接口中，out_trade_no必填！'],
+            'refund order' => ['refund', 'WxPayRefund', [],
+                '退款申请接口中，out_trade_no、transaction_id至少填一个！'],
+            'refund out_refund_no' => ['refund', 'WxPayRefund', ['out_trade_no' => 'A1'],
+                '退款申请接口中，缺少必填参数out_refund_no！'],
+            'refund total_fee' => ['refund', 'WxPayRefund', ['out_trade_no' => 'A1', 'out_refund_no' => 'R1'],
+                '退款申请接口中，缺少必填参数total_fee！'],
+            'refund refund_fee' => ['refund', 'WxPayRefund', ['transaction_id' => '42', 'out_refund_no' => 'R1', 'total_fee' => 1],
+                '退款申请接口中，缺少必填参数refund_fee！'],
+            'refund op_user_id' => ['refund', 'WxPayRefund', $refund, '退款申请接口中，缺少必填参数op_user_id！'],
+            'refundQuery' => ['refundQuery', 'WxPayRefundQuery', [],
+                '退款查询接口中，out_refund_no、out_trade_no、transaction_id、refund_id四个参数必填一个！'],
+            'downloadBill' => ['downloadBill', 'WxPayDownloadBill', [], '对账单接口中，缺少必填参数bill_date！'],
+            'micropay body' => ['micropay', 'WxPayMicroPay', [], '提交被扫支付API接口中，缺少必填参数body！'],
+            'micropay out_trade_no' => ['micropay', 'WxPayMicroPay', ['body' => 'b'],
+                '提交被扫支付API接口中，缺少必填参数out_trade_no！'],
+            'micropay total_fee' => ['micropay', 'WxPayMicroPay', ['body' => 'b', 'out_trade_no' => 'A1'],
+                '提交被扫支付API接口中，缺少必填参数total_fee！'],
+            'micropay auth_code' => ['micropay', 'WxPayMicroPay', $micro, '提交被扫支付API接口中，缺少必填参数auth_code！'],
+            'reverse' => ['reverse', 'WxPayReverse', [],
+                '撤销订单API接口中，参数out_trade_no和transaction_id必须填写一个！'],
+            'report interface_url' => ['report', 'WxPayReport', [], '接口URL，缺少必填参数interface_url！'],
+            'report user_ip' => ['report', 'WxPayReport', ['interface_url' => 'u', 'return_code' => 'SUCCESS', 'result_code' => 'SUCCESS'],
+                '访问接口IP，缺少必填参数user_ip！'],
+            'shorturl' => ['shorturl', 'WxPayShortUrl', [], '需要转换的URL，签名用原串，传输需URL encode！'],
+            'bizpayurl' => ['bizpayurl', 'WxPayBizPayUrl', [], '生成二维码，缺少必填参数product_id！'],
+        ];
+        yield from $cases;
     }
 
     /**
      * @dataProvider missingFields
-     * @param callable(): \WxPayDataBase $input
+     * @param array<string, string|int> $fields
      */
     #[DataProvider('missingFields')]
-    public function testMissingRequiredFieldsThrowTheSdkMessage(string $method, callable $input, string $message): void
+    public function testMissingRequiredFieldsThrowTheSdkMessage(string $method, string $class, array $fields, string $message): void
     {
+        $input = new $class();
+        foreach ($fields as $name => $value) {
+            $input->{'Set' . ucfirst($name)}($value);
+        }
         try {
-            \WxPayApi::$method(new \WxPayTestConfig(), $input());
+            \WxPayApi::$method(new \WxPayTestConfig(), $input);
             $this->fail("$method must refuse");
         } catch (\WxPayException $e) {
             $this->assertSame($message, $e->getMessage());

@@ -25,7 +25,9 @@ final class Bridge
     private const JSON_FIELDS = ['detail' => true, 'scene_info' => true];
 
     /** Fields the extension fills itself on every call. */
-    private const FILLED = ['appid' => true, 'mch_id' => true, 'nonce_str' => true, 'sign' => true, 'sign_type' => true];
+    private const FILLED = [
+        'appid' => true, 'mch_id' => true, 'nonce_str' => true, 'sign' => true, 'sign_type' => true,
+    ];
 
     /** @var \WeakMap<object, array<string, Client>>|null one Client per config object and timeout */
     private static ?\WeakMap $clients = null;

@@ -142,7 +142,8 @@ class JsApiPay
         $https = !empty($_SERVER['HTTPS']) && $_SERVER['HTTPS'] !== 'off';
         $data = [];
         $data['appid'] = $config->GetAppId();
-        $data['url'] = ($https ? 'https://' : 'http://') . ($_SERVER['HTTP_HOST'] ?? '') . ($_SERVER['REQUEST_URI'] ?? '/');
+        $data['url'] = ($https ? 'https://' : 'http://') . ($_SERVER['HTTP_HOST'] ?? '')
+            . ($_SERVER['REQUEST_URI'] ?? '/');
         $data['timestamp'] = (string) time();
         $data['noncestr'] = WxPayApi::getNonceStr();
         $data['accesstoken'] = $getData['access_token'] ?? '';
