@@ -116,7 +116,7 @@ class JsApiPay
         curl_setopt_array($ch, $options);
         $res = curl_exec($ch);
         $errno = curl_errno($ch);
-        curl_close($ch);
+        unset($ch); // curl_close() is a deprecated no-op since PHP 8.5
         if (!is_string($res)) {
             throw new WxPayException("curl出错，错误码:$errno");
         }
