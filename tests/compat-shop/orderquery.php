@@ -1,0 +1,20 @@
+<?php
+
+/** The SDK's orderquery.php: by transaction_id or out_trade_no. */
+
+require_once __DIR__ . '/wxpay-compat/WxPay.Api.php';
+require_once __DIR__ . '/WxPay.Config.php';
+
+try {
+    $input = new WxPayOrderQuery();
+    if (isset($_REQUEST['transaction_id']) && $_REQUEST['transaction_id'] != '') {
+        $input->SetTransaction_id($_REQUEST['transaction_id']);
+    } else {
+        $input->SetOut_trade_no($_REQUEST['out_trade_no']);
+    }
+    $config = new WxPayConfig();
+    echo json_encode(WxPayApi::orderQuery($config, $input));
+} catch (Exception $e) {
+    http_response_code(500);
+    echo json_encode(array('error' => get_class($e), 'message' => $e->getMessage()));
+}
