@@ -163,7 +163,7 @@ class WxPayApi
             return $client->downloadBill($params);
         } catch (\WxPay\ApiException $e) {
             return '';
-        } catch (\WxPay\Exception $e) {
+        } catch (\WxPay\ExceptionInterface $e) {
             throw Bridge::exception($e);
         }
     }
@@ -240,7 +240,7 @@ class WxPayApi
         $answer = self::send($config, $inputObj, $timeOut, 'report');
         try {
             return \WxPay\Xml::encode($answer);
-        } catch (\WxPay\Exception $e) {
+        } catch (\WxPay\ExceptionInterface $e) {
             throw Bridge::exception($e);
         }
     }

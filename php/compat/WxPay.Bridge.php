@@ -11,7 +11,7 @@ namespace WxPay\Compat;
 
 use WxPay\ApiException;
 use WxPay\Client;
-use WxPay\Exception as WxPayError;
+use WxPay\ExceptionInterface as WxPayError;
 use WxPay\HttpException;
 use WxPay\SignatureException;
 use WxPay\XmlException;

@@ -66,7 +66,7 @@ class WxPayDataBase
         }
         try {
             return \WxPay\Xml::encode(Bridge::params($this->values));
-        } catch (\WxPay\Exception $e) {
+        } catch (\WxPay\ExceptionInterface $e) {
             throw Bridge::exception($e);
         }
     }
@@ -83,7 +83,7 @@ class WxPayDataBase
         }
         try {
             $this->values = \WxPay\Xml::decode($xml);
-        } catch (\WxPay\Exception $e) {
+        } catch (\WxPay\ExceptionInterface $e) {
             throw Bridge::exception($e);
         }
         return $this->values;
@@ -175,7 +175,7 @@ class WxPayResults extends WxPayDataBase
         $signType = Bridge::signType($config);
         try {
             $ok = \WxPay\Signer::verify(Bridge::params($this->values), (string) $config->GetKey(), $signType);
-        } catch (\WxPay\Exception $e) {
+        } catch (\WxPay\ExceptionInterface $e) {
             throw Bridge::exception($e);
         }
         if (!$ok) {

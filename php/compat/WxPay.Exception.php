@@ -4,7 +4,7 @@
  * wxpay compatibility layer for the official WeChat Pay PHP SDK 3.0.x: WxPayException.
  *
  * As in the SDK, the one exception every compat call throws. When the wxpay extension refused
- * something, the original WxPay\Exception (with its own class and details) is getPrevious().
+ * something, the original wxpay exception (a WxPay\ExceptionInterface, with its own class and details) is getPrevious().
  */
 
 class WxPayException extends Exception
