@@ -191,6 +191,7 @@ package_check() {
     php --ri wxpay
     ls -l /etc/php/*/*/conf.d/*wxpay*
     bash /usr/share/doc/php*-wxpay/examples/demo.sh
+    php -r "require \"wxpay/compat/WxPay.Api.php\"; echo class_exists(\"WxPayApi\") ? \"compat layer on include_path: ok\n\" : exit(1);"
     DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq "php*-wxpay" wxpay-mock >/dev/null
     if php -m | grep -qx wxpay; then echo "still loaded after remove"; exit 1; fi
     if ls /etc/php/*/*/conf.d/ | grep -q wxpay; then echo "still enabled after remove"; exit 1; fi

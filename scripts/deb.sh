@@ -2,7 +2,8 @@
 # `make deb`: binary Debian packages from the release build, into dist/:
 #   php<X.Y>-wxpay_<version>-1_<arch>.deb  the extension for the PHP that PHP_CONFIG names, its
 #                                         mods-available ini (enabled with phpenmod for every
-#                                         SAPI on install, disabled on removal) and the examples
+#                                         SAPI on install, disabled on removal), the examples
+#                                         and the official-SDK compatibility layer (php/compat)
 #   wxpay-mock_<version>-1_<arch>.deb      the simulator
 # Built with dpkg-deb from the tree laid out here (no debhelper); dependencies come from
 # dpkg-shlibdeps plus the PHP API version (phpapi-YYYYMMDD, provided by php<X.Y>-cli/-fpm).
@@ -93,6 +94,11 @@ install -D -m 0644 "$ROOT/README.md" "$tree/usr/share/doc/$php_pkg/README.md"
 install -D -m 0644 "$ROOT/php/wxpay.stub.php" "$tree/usr/share/doc/$php_pkg/wxpay.stub.php"
 mkdir -p "$tree/usr/share/doc/$php_pkg"
 cp -r "$ROOT/examples" "$tree/usr/share/doc/$php_pkg/examples"
+# The official-SDK compatibility layer on Debian's include_path (/usr/share/php):
+# require_once 'wxpay/compat/WxPay.Api.php';
+mkdir -p "$tree/usr/share/php/wxpay"
+cp -r "$ROOT/php/compat" "$tree/usr/share/php/wxpay/compat"
+find "$tree/usr/share/php" -type d -exec chmod 0755 {} + -o -type f -exec chmod 0644 {} +
 find "$tree/usr/share/doc" -type d -exec chmod 0755 {} + -o -type f -exec chmod 0644 {} +
 mkdir -p "$tree/DEBIAN"
 echo "/etc/php/$php_version/mods-available/wxpay.ini" >"$tree/DEBIAN/conffiles"
@@ -120,7 +126,8 @@ package "$php_pkg" "$tree" "$(shlibs "$EXT"), phpapi-$phpapi, php-common" \
   " Signing (MD5, HMAC-SHA256), strict XML, every v2 call over pooled HTTPS with retries
  and failover, JSAPI/APP invoke parameters, QR codes and verified payment and refund
  notifications, in one extension with a Rust core. Examples, including the checkout
- walk-through against wxpay-mock, are in /usr/share/doc/$php_pkg/examples."
+ walk-through against wxpay-mock, are in /usr/share/doc/$php_pkg/examples; the
+ official SDK 3.0.x compatibility layer is in /usr/share/php/wxpay/compat."
 
 # The simulator.
 tree=$WORK/wxpay-mock
