@@ -30,5 +30,8 @@ if test "$PHP_WXPAY" != "no"; then
   PHP_SUBST(CARGO)
   PHP_SUBST(WXPAY_ROOT)
   PHP_SUBST(PHP_CONFIG)
-  PHP_ADD_MAKEFILE_FRAGMENT
+  dnl Named in full: without PHP_NEW_EXTENSION there is no $ext_srcdir to find it by.
+  PHP_ADD_MAKEFILE_FRAGMENT([$WXPAY_ROOT/ext/Makefile.frag], [$WXPAY_ROOT/ext], [$WXPAY_ROOT/ext])
+  dnl configure makes the build directories it is told of; with no C sources there are none.
+  PHP_ADD_BUILD_DIR([modules])
 fi

@@ -33,6 +33,11 @@ die() { log "FAILED: $*"; exit 1; }
 command -v debootstrap >/dev/null || { apt-get update -qq && apt-get install -y -qq debootstrap >/dev/null; }
 mkdir -p "$CACHE" "$LOGS"
 
+# mounts_under DIR: every mount point below DIR, deepest first (DIR need not be a mount).
+mounts_under() {
+  awk -v dir="$1/" 'index($5, dir) == 1 {print $5}' /proc/self/mountinfo | sort -r
+}
+
 unmount_all() {
   local dir target proc
   for dir in "${MOUNTED[@]}"; do
@@ -40,9 +45,8 @@ unmount_all() {
     for proc in /proc/[0-9]*; do
       [[ $(readlink "$proc/root" 2>/dev/null) == "$dir"* ]] && kill -9 "${proc#/proc/}" 2>/dev/null
     done
-    # Deepest first; a chroot is never deleted while anything is mounted inside it.
-    findmnt -R -n -l -o TARGET "$dir" 2>/dev/null | sort -r | while read -r target; do
-      [[ $target == "$dir" ]] || umount -l "$target" || true
+    for target in $(mounts_under "$dir"); do
+      umount -l "$target" || true
     done
   done
   MOUNTED=()
@@ -84,8 +88,9 @@ fresh() {
   src=$(base "$release")
   FRESH=$dir
   if [[ -d $dir ]]; then
-    [[ -z $(findmnt -R -n -l -o TARGET "$dir" 2>/dev/null) ]] || die "$dir still has mounts"
-    rm -rf "$dir"
+    # Never delete a tree with /proc or anything else still mounted inside it.
+    [[ -z $(mounts_under "$dir") ]] || die "$dir still has mounts: $(mounts_under "$dir" | tr '\n' ' ')"
+    rm -rf --one-file-system "$dir"
   fi
   mkdir -p "$CACHE/run"
   cp -a "$src" "$dir"
