@@ -7,8 +7,16 @@ SHELL := /bin/bash
 PHP ?= php
 PHP_CONFIG ?= php-config
 PHPUNIT ?= /usr/bin/phpunit
-# Set on the command line or in the environment, PHP and PHP_CONFIG (full paths) also reach
-# ext-php-rs's build script, so the extension is built for that PHP.
+# Set on the command line or in the environment, PHP and PHP_CONFIG also reach ext-php-rs's
+# build script (as full paths, which it needs), so the extension is built for that PHP.
+ifneq ($(filter environment command line,$(origin PHP)),)
+  override PHP := $(shell command -v $(PHP))
+  export PHP
+endif
+ifneq ($(filter environment command line,$(origin PHP_CONFIG)),)
+  override PHP_CONFIG := $(shell command -v $(PHP_CONFIG))
+  export PHP_CONFIG
+endif
 DEBUG_EXT := $(CURDIR)/target/debug/libwxpay.so
 RELEASE_EXT := $(CURDIR)/target/release/libwxpay.so
 export WXPAY_MOCK_BIN_DEBUG := $(CURDIR)/target/debug/wxpay-mock

@@ -8,7 +8,7 @@ all: $(WXPAY_MODULE)
 build-modules: $(WXPAY_MODULE)
 
 $(WXPAY_MODULE): FORCE
-	cd "$(WXPAY_ROOT)" && PHP="$(PHP_EXECUTABLE)" PHP_CONFIG="$(PHP_CONFIG)" CARGO_TARGET_DIR="$(WXPAY_TARGET)" \
+	cd "$(WXPAY_ROOT)" && PHP="$(PHP_EXECUTABLE)" PHP_CONFIG="$(WXPAY_PHP_CONFIG)" CARGO_TARGET_DIR="$(WXPAY_TARGET)" \
 		"$(CARGO)" build --release --locked -p wxpay
 	mkdir -p "$(phplibdir)"
 	cp "$(WXPAY_TARGET)/release/libwxpay.so" "$@"

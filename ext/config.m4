@@ -26,10 +26,16 @@ if test "$PHP_WXPAY" != "no"; then
   fi
   AC_MSG_RESULT([$WXPAY_CARGO_VERSION])
 
+  dnl ext-php-rs's build script wants a full path to php-config.
+  case "$PHP_CONFIG" in
+    /*) WXPAY_PHP_CONFIG=$PHP_CONFIG ;;
+    *) WXPAY_PHP_CONFIG=`command -v "$PHP_CONFIG"` ;;
+  esac
+
   dnl No C sources: the Makefile fragment builds the module and hands it to PHP's install rules.
   PHP_SUBST(CARGO)
   PHP_SUBST(WXPAY_ROOT)
-  PHP_SUBST(PHP_CONFIG)
+  PHP_SUBST(WXPAY_PHP_CONFIG)
   dnl Named in full: without PHP_NEW_EXTENSION there is no $ext_srcdir to find it by.
   PHP_ADD_MAKEFILE_FRAGMENT([$WXPAY_ROOT/ext/Makefile.frag], [$WXPAY_ROOT/ext], [$WXPAY_ROOT/ext])
   dnl configure makes the build directories it is told of; with no C sources there are none.
