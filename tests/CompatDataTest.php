@@ -17,8 +17,9 @@ require_once __DIR__ . '/../php/compat/WxPay.MicroPay.php';
 require_once __DIR__ . '/compat-shop/TestConfig.php';
 
 /**
- * The SDK 3.0.x compat layer offline: the data objects, signatures against the vectors
- * of docs/protocol.md §2, the SDK's unsafe spots made safe, and the SDK's required-field messages.
+ * The SDK 3.0.x compat layer offline: the data objects, signatures against the vectors of
+ * docs/protocol.md §2, the SDK's unsafe spots made safe, and the SDK's required-field
+ * messages.
  */
 final class CompatDataTest extends TestCase
 {
