@@ -1,6 +1,6 @@
 //! PHP arrays in and out. Parameter arrays are read in place, bucket by bucket, without
 //! copying keys or string values: a `HashMap<String,String>` binding made signing slower
-//! than plain PHP (ext-php-rs-verified.md, Q4).
+//! than plain PHP (measured with perf).
 
 use crate::exceptions::{PhpResult, invalid};
 use ext_php_rs::boxed::ZBox;
@@ -54,7 +54,7 @@ fn show(name: &[u8]) -> Cow<'_, str> {
     String::from_utf8_lossy(name)
 }
 
-/// Applies the value rules of DESIGN.md §2 to one entry; `None` means absent (null).
+/// Applies the value rules (docs/protocol.md §11.1) to one entry; `None` means absent (null).
 fn check_value<'a>(name: &[u8], zv: &'a Zval) -> PhpResult<Option<Checked<'a>>> {
     // Strings and ints are nearly every value: test the type byte before anything else.
     const IS_NULL: u32 = 1;

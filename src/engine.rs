@@ -1,6 +1,7 @@
 //! Engine symbols that ext-php-rs does not bind. They are looked up with `dlsym` at module
 //! start: a direct `extern` reference would be resolved when the library is loaded, and
-//! `cargo php stubs` loads it without PHP (see ext-php-rs-verified.md, "Correction").
+//! `cargo php stubs` loads it without PHP (Rust calls external functions through the GOT,
+//! so they do not bind lazily).
 
 use ext_php_rs::ffi::{zend_class_entry, zend_string};
 use ext_php_rs::zend::ClassEntry;

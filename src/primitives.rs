@@ -1,5 +1,5 @@
 //! `Signer`, `Xml` and `Notify`: the primitives for code that is not ready to move to
-//! `Client` (DESIGN.md §2).
+//! `Client` (README.md, "API").
 // Rust parameter names are PHP's parameter names (named arguments), which are camelCase.
 #![allow(non_snake_case)]
 

@@ -17,14 +17,15 @@ require_once __DIR__ . '/../php/compat/WxPay.MicroPay.php';
 require_once __DIR__ . '/compat-shop/TestConfig.php';
 
 /**
- * The SDK 3.0.x compat layer offline: the data objects, signatures against the spec's
- * vectors, the SDK's unsafe spots made safe, and the SDK's required-field messages.
+ * The SDK 3.0.x compat layer offline: the data objects, signatures against the vectors of
+ * docs/protocol.md §2, the SDK's unsafe spots made safe, and the SDK's required-field
+ * messages.
  */
 final class CompatDataTest extends TestCase
 {
     private const KEY = '192006250b4c09247ec02edce69f6a2d';
 
-    /** The spec's V1 parameters on a data object. */
+    /** The V1 parameters of docs/protocol.md §2 on a data object. */
     private static function v1(): \WxPayResults
     {
         $data = new \WxPayResults();

@@ -1,4 +1,4 @@
-//! Bill bodies (spec §3.7): `bill::parse` on arbitrary bytes, whose accepted bills must
+//! Bill bodies (docs/protocol.md §3.7): `bill::parse` on arbitrary bytes, whose accepted bills must
 //! have every row as wide as its header; `api::bill_body` on the raw bytes (a plain text
 //! body comes back unchanged) and on the bytes gzipped (must inflate back to them).
 

@@ -1,4 +1,4 @@
-//! Response classification (spec §4.1) for a signed call (orderquery), an unsigned one
+//! Response classification (docs/protocol.md §4.1) for a signed call (orderquery), an unsigned one
 //! (report), a bill call and an unknown path. The raw bytes can hardly carry a valid sign,
 //! so each decodable input is also re-signed with the merchant key and classified again
 //! against an oracle: accepted exactly when return_code and result_code are SUCCESS, the

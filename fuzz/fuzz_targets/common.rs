@@ -1,5 +1,5 @@
-//! The merchant every notify and response target checks against: the spec's public test
-//! merchant (spec §2 V1), once per sign type, so both verifiers are exercised.
+//! The merchant every notify and response target checks against: the public test merchant
+//! of docs/protocol.md §2 (V1), once per sign type, so both verifiers are exercised.
 
 use std::sync::LazyLock;
 use wxpay_core::config::Value;

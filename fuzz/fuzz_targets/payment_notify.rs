@@ -1,4 +1,4 @@
-//! Payment notifies (spec §5, §7.2). Two halves per input:
+//! Payment notifies (docs/protocol.md §5, §7.2). Two halves per input:
 //! - the raw bytes as a notify body, for both pinned sign types: refused or, if ever
 //!   accepted, verifiably ours (signed, our merchant, SUCCESS);
 //! - a notify built from fuzzer-chosen values and signed correctly must be accepted with
@@ -57,7 +57,7 @@ fn signed_notify(u: &mut Unstructured<'_>) -> Result<()> {
     if u.arbitrary()? {
         fields.push(("sign_type".into(), config.sign_type.as_str().into()));
     }
-    // Unknown fields must be signed too (spec §1.1 step 1); the "x_" prefix keeps their
+    // Unknown fields must be signed too (docs/protocol.md §1.1 step 1); the "x_" prefix keeps their
     // names valid and away from the fields above. Empty values are allowed: they are not signed.
     for _ in 0..u.int_in_range(0..=4)? {
         let raw: String = u.arbitrary()?;

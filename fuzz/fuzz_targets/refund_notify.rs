@@ -1,7 +1,7 @@
-//! Refund notifies (spec §6). The raw bytes go in as a notify body; then the same bytes, as
-//! text, become a req_info plaintext: encryption must round-trip, and a notify carrying it
-//! is judged against an oracle built from the plain decoder (accepted exactly when the
-//! plaintext is a flat document with the four refund fields and no outer field repeated).
+//! Refund notifies (docs/protocol.md §6). The raw bytes go in as a notify body; then the same
+//! bytes, as text, become a req_info plaintext: encryption must round-trip, and a notify carrying
+//! it is judged against an oracle built from the plain decoder (accepted exactly when the plaintext
+//! is a flat document with the four refund fields and no outer field repeated).
 
 #![no_main]
 
@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
     ]
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .into();
-    // Refund notifies are unsigned (spec §1.4); a sign the parser must simply ignore.
+    // Refund notifies are unsigned (docs/protocol.md §1.4); a sign the parser must simply ignore.
     resign(&mut outer, config);
     let mut body_fields = outer.clone();
     body_fields.push(("req_info".into(), req_info));

@@ -1,4 +1,4 @@
-//! Arbitrary bytes into the strict flat-XML decoder (spec §7.1). Beyond "no panic", an
+//! Arbitrary bytes into the strict flat-XML decoder (docs/protocol.md §7.1). Beyond "no panic", an
 //! accepted document must obey the decoder's own contract: no duplicate field, no control
 //! character a later re-encode could not carry, and encode → decode gives the same fields.
 

@@ -9,7 +9,7 @@
  * 10 queries (the SDK's never counted down, so a payment stuck in USERPAYING looped
  * forever); a reverse counts as done when its result_code is SUCCESS (the SDK had it the wrong
  * way round: a refused reverse counted as done, a successful one threw 撤销单失败！); BANKERROR is an unknown outcome like
- * SYSTEMERROR and USERPAYING (the spec says to query), not a definite failure; nothing is
+ * SYSTEMERROR and USERPAYING (docs/protocol.md §3.6 says to query), not a definite failure; nothing is
  * echoed.
  */
 

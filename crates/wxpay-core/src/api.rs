@@ -1,6 +1,6 @@
-//! The table of v2 calls (spec §3) and the two ends of every call that need no network:
+//! The table of v2 calls (docs/protocol.md §3) and the two ends of every call that need no network:
 //! preparing a request (fill, validate, sign, encode) and classifying its response
-//! (spec §4.1), including bill bodies (spec §3.7).
+//! (docs/protocol.md §4.1), including bill bodies (docs/protocol.md §3.7).
 
 use crate::config::{Config, Secret};
 use crate::error::{ApiError, Error, HttpError, Result};
@@ -245,7 +245,7 @@ impl Api {
     }
 }
 
-/// Fund flow accepts only HMAC-SHA256 (spec §3.7); every other call uses the configured
+/// Fund flow accepts only HMAC-SHA256 (docs/protocol.md §3.7); every other call uses the configured
 /// type. (Sandbox's MD5 is in [`sandbox_config`].)
 pub fn sign_type_for(api: Option<Api>, config: &Config) -> SignType {
     match api {
@@ -255,7 +255,7 @@ pub fn sign_type_for(api: Option<Api>, config: &Config) -> SignType {
 }
 
 /// The configuration sandbox calls are signed and verified with: the sandbox key and MD5,
-/// the only type the sandbox accepts (spec §3.1).
+/// the only type the sandbox accepts (docs/protocol.md §3.1).
 pub fn sandbox_config(config: &Config, sandbox_key: &str) -> Config {
     Config {
         key: Secret::new(sandbox_key.to_owned()),
@@ -334,7 +334,7 @@ fn fill_defaults(fields: &mut Fields, config: &Config, api: Api) {
         default("notify_url", config.notify_url.as_deref());
     }
     if matches!(api, Api::UnifiedOrder | Api::Micropay) {
-        // The server's own address is the documented value for NATIVE (spec §3.3); a
+        // The server's own address is the documented value for NATIVE (docs/protocol.md §3.3); a
         // loopback address is what a server that does not know its public one can say.
         default(
             "spbill_create_ip",
@@ -347,7 +347,7 @@ fn present(fields: &[(String, String)], name: &str) -> bool {
     get(fields, name).is_some_and(|v| !v.is_empty())
 }
 
-/// Required fields, one-of rules and the trade_type rules of unifiedorder (spec §3.3).
+/// Required fields, one-of rules and the trade_type rules of unifiedorder (docs/protocol.md §3.3).
 fn check_required(fields: &[(String, String)], api: Api, config: &Config) -> Result<()> {
     let spec = api.spec();
     if let Some(missing) = spec.required.iter().find(|n| !present(fields, n)) {
@@ -429,7 +429,7 @@ pub fn prepare(api: Option<Api>, config: &Config, params: Fields) -> Result<Prep
     seal(fields, config.key.expose(), sign_type_for(api, config))
 }
 
-/// The sandbox key request (spec §3.8): `mch_id` and `nonce_str`, MD5-signed with the
+/// The sandbox key request (docs/protocol.md §3.8): `mch_id` and `nonce_str`, MD5-signed with the
 /// production key, whatever the configured type.
 pub fn prepare_sandbox_key(config: &Config) -> Result<Prepared> {
     let fields = vec![
@@ -477,8 +477,8 @@ fn check_result_code(fields: Fields) -> Result<Fields> {
     }
 }
 
-/// Classifies an XML response (spec §4.1): `return_code` FAIL is an [`Error::Api`] (unsigned
-/// is allowed there); otherwise a signed reply must carry a valid signature (pinned type)
+/// Classifies an XML response (docs/protocol.md §4.1): `return_code` FAIL is an [`Error::Api`]
+/// (unsigned is allowed there); otherwise a signed reply must carry a valid signature (pinned type)
 /// and our `appid`/`mch_id`, else [`Error::Signature`]; then `result_code` FAIL is an
 /// [`Error::Api`]. Bills are read with [`bill_body`] instead.
 pub fn classify(api: Option<Api>, body: &[u8], config: &Config) -> Result<Fields> {

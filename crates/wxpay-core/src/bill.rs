@@ -1,7 +1,7 @@
-//! WeChat's bill text (spec §3.7): a header line, data rows whose every value starts with a
-//! backquote, then a summary header and one summary row in the same style. Lines end in
-//! "\r\n" or "\n". Column sets differ between trade bills and fund-flow bills, so nothing
-//! here names a column.
+//! WeChat's bill text (docs/protocol.md §3.7): a header line, data rows whose every value starts
+//! with a backquote, then a summary header and one summary row in the same style. Lines end in
+//! "\r\n" or "\n". Column sets differ between trade bills and fund-flow bills, so nothing here
+//! names a column.
 //!
 //! Rows are split on ",`" rather than ",": every value starts with a backquote, so a comma
 //! inside a value (a product name, say) does not shift the columns.

@@ -13,12 +13,12 @@ use futures_util::StreamExt;
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
-/// err_codes that an identical request may cure at once (spec §4.2–4.3). Codes that need a
-/// long back-off (FREQUENCY_LIMITED, …) are left to the caller.
+/// err_codes that an identical request may cure at once (docs/protocol.md §4.2–4.3). Codes that
+/// need a long back-off (FREQUENCY_LIMITED, …) are left to the caller.
 pub const RETRY_ERR_CODES: &[&str] = &["SYSTEMERROR", "BIZERR_NEED_RETRY"];
 /// Pause before a retry, so that a struggling server is not hit again at once.
 pub const RETRY_DELAY: Duration = Duration::from_millis(100);
-/// micropay err_codes that leave the payment's outcome unknown (spec §3.6 step 2–3).
+/// micropay err_codes that leave the payment's outcome unknown (docs/protocol.md §3.6 step 2–3).
 pub const MICROPAY_UNKNOWN_ERR_CODES: &[&str] = &["SYSTEMERROR", "BANKERROR", "USERPAYING"];
 /// The official SDK stops reversing after this many `recall=Y` answers.
 pub const REVERSE_MAX_CALLS: u32 = 10;
@@ -263,7 +263,7 @@ impl Client {
         }))
     }
 
-    /// Takes a payment-code payment to a definite end (spec §3.6), within the deadline:
+    /// Takes a payment-code payment to a definite end (docs/protocol.md §3.6), within the deadline:
     /// micropay once (never re-sent); when its outcome is unknown (SYSTEMERROR, BANKERROR,
     /// USERPAYING, transport failure, unverifiable answer), poll orderquery every `wait` up
     /// to `max_polls` times while time for a reverse remains; if still not paid, reverse,

@@ -1,6 +1,6 @@
-//! Refund notification `req_info` (spec §6): base64, AES-256-ECB keyed with the 32 ASCII
-//! characters of lowercase hex MD5(API key), PKCS#7. ECB carries no MAC, so every padding
-//! or format problem is reported as a refusal, never repaired.
+//! Refund notification `req_info` (docs/protocol.md §6): base64, AES-256-ECB keyed with the 32
+//! ASCII characters of lowercase hex MD5(API key), PKCS#7. ECB carries no MAC, so every padding or
+//! format problem is reported as a refusal, never repaired.
 
 use aes::Aes256;
 use aes::cipher::generic_array::GenericArray;

@@ -1,5 +1,5 @@
 //! One error type for the whole core. Its variants are the PHP exception classes
-//! (DESIGN.md §2), so the extension maps them one to one.
+//! (php/wxpay.stub.php), so the extension maps them one to one.
 
 use crate::xml::XmlError;
 use std::fmt;
@@ -70,7 +70,8 @@ impl fmt::Display for OutcomeUnknown {
 }
 
 /// `err_code`s after which the same request, with identical business fields, may succeed
-/// (spec §4.2–4.3). Codes that need a long back-off are included: the caller decides when.
+/// (docs/protocol.md §4.2–4.3). Codes that need a long back-off are included: the caller
+/// decides when.
 pub const RETRYABLE_ERR_CODES: &[&str] = &[
     "SYSTEMERROR",
     "BIZERR_NEED_RETRY",
@@ -88,7 +89,7 @@ impl ApiError {
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default()
         };
-        // downloadbill's FAIL body says error_code instead of err_code (spec §3.7).
+        // downloadbill's FAIL body says error_code instead of err_code (docs/protocol.md §3.7).
         let err_code = match get("err_code") {
             c if c.is_empty() => get("error_code"),
             c => c,

@@ -1,7 +1,8 @@
 //! Per-process HTTP machinery: one current-thread tokio runtime and the reqwest clients that
 //! own its pooled connections, kept together in a static and rebuilt when the process id
 //! changes (php-fpm forks workers after module init; threads and sockets inherited from the
-//! parent are unusable, ext-php-rs-notes §4.1). Nothing is created before the first call.
+//! parent are unusable; checked with pcntl_fork and php-fpm). Nothing is created before the
+//! first call.
 //!
 //! Also per process: the failover state of each primary URL and the cached sandbox keys.
 

@@ -1,5 +1,5 @@
-//! Client-side ("second") signatures (spec §1.5): the parameters a browser, a Mini Program
-//! or an app needs to start a payment, and the mode-1 Native QR URL.
+//! Client-side ("second") signatures (docs/protocol.md §1.5): the parameters a browser, a Mini
+//! Program or an app needs to start a payment, and the mode-1 Native QR URL.
 
 use crate::config::Config;
 use crate::sign::{self, SignType};

@@ -1,4 +1,4 @@
-//! Inbound notifications (spec §5–6) and the replies to them. Every check fails closed:
+//! Inbound notifications (docs/protocol.md §5–6) and the replies to them. Every check fails closed:
 //! a notify is accepted only when it is signed with the pinned type, is for this merchant,
 //! and carries the fields a real payment has.
 
@@ -48,7 +48,8 @@ fn owned<K: AsRef<str>, V: AsRef<str>>(fields: &[(K, V)]) -> Fields {
         .collect()
 }
 
-/// `appid`, `mch_id` (and `sub_mch_id` when configured) must be ours (spec §5 anti-forgery).
+/// `appid`, `mch_id` (and `sub_mch_id` when configured) must be ours
+/// (docs/protocol.md §5, anti-forgery).
 pub fn check_merchant<K: AsRef<str>, V: AsRef<str>>(
     fields: &[(K, V)],
     config: &Config,
@@ -101,7 +102,7 @@ fn check_return_code<K: AsRef<str>, V: AsRef<str>>(what: &str, fields: &[(K, V)]
     }
 }
 
-/// A positive whole number of fen (spec §8).
+/// A positive whole number of fen (docs/protocol.md §8).
 pub fn parse_fee(name: &str, value: &str) -> Result<u64> {
     let ok = !value.is_empty() && value.len() <= 18 && value.bytes().all(|b| b.is_ascii_digit());
     match value.parse::<u64>() {
@@ -146,7 +147,7 @@ pub fn parse_refund(body: &[u8], config: &Config) -> Result<Fields> {
     let plain = crypto::decrypt_req_info(&req_info, config.key.expose())
         .map_err(|e| Error::Signature(format!("refund notify: {e}")))?;
     // ECB has no integrity check: a plaintext that is not our XML means a forged or damaged
-    // req_info, the same verdict as bad padding (spec §6).
+    // req_info, the same verdict as bad padding (docs/protocol.md §6).
     let inner = xml::decode(plain.as_bytes()).map_err(|e| {
         Error::Signature(format!(
             "refund notify: decrypted req_info is not valid XML ({e})"

@@ -1,5 +1,5 @@
-//! Request field rules (spec §8, §3), checked before anything is signed or sent, so that a
-//! bad parameter fails here with a message naming the field instead of as a PARAM_ERROR
+//! Request field rules (docs/protocol.md §8, §3), checked before anything is signed or sent, so
+//! that a bad parameter fails here with a message naming the field instead of as a PARAM_ERROR
 //! round trip. Every failure is `Error::InvalidArgument("<field> <rule>, \"<value>\" given")`.
 //!
 //! Lengths are counted in UTF-8 bytes: the docs say String(n) without saying chars or bytes,
@@ -7,7 +7,7 @@
 
 use crate::error::{Error, Result};
 
-/// Maximum byte lengths of request fields (spec §3.3–3.8, §8).
+/// Maximum byte lengths of request fields (docs/protocol.md §3.3–3.8, §8).
 const MAX_LEN: &[(&str, usize)] = &[
     ("nonce_str", 32),
     ("device_info", 32),
@@ -73,7 +73,7 @@ fn charset(field: &str, value: &str, max: usize, allowed: &[u8], rule: &str) -> 
     }
 }
 
-/// `out_trade_no`: 1–32 characters of `[0-9A-Za-z_-|*]` (spec §8; `@` is not allowed).
+/// `out_trade_no`: 1–32 characters of `[0-9A-Za-z_-|*]` (docs/protocol.md §8; `@` is not allowed).
 pub fn out_trade_no(value: &str) -> Result<()> {
     charset(
         "out_trade_no",

@@ -1,5 +1,6 @@
-//! The v2 signature (spec §1): byte-order sort, skip `sign` and empty values, `k=v&…&key=KEY`,
-//! MD5 or HMAC-SHA256, uppercase hex. Verification is pinned to one type and constant-time.
+//! The v2 signature (docs/protocol.md §1): byte-order sort, skip `sign` and empty values,
+//! `k=v&…&key=KEY`, MD5 or HMAC-SHA256, uppercase hex. Verification is pinned to one type and
+//! constant-time.
 
 use hmac::{KeyInit, Mac};
 use md5::{Digest, Md5};
@@ -101,14 +102,14 @@ impl PartialEq<&str> for Signature {
 /// A field as signed: raw name and value bytes.
 pub type Pair<'a> = (&'a [u8], &'a [u8]);
 
-/// Whether a field takes part in the signature (spec §1.1 steps 2–3).
+/// Whether a field takes part in the signature (docs/protocol.md §1.1 steps 2–3).
 #[inline]
 pub fn is_signed(name: &[u8], value: &[u8]) -> bool {
     !value.is_empty() && name != b"sign"
 }
 
-/// Sorts `pairs` by name bytes, case-sensitively (spec §1.1 step 5). Names are compared by
-/// their first eight bytes as one big-endian integer first, which settles almost every
+/// Sorts `pairs` by name bytes, case-sensitively (docs/protocol.md §1.1 step 5). Names are compared
+/// by their first eight bytes as one big-endian integer first, which settles almost every
 /// comparison of real field names without a `memcmp` call.
 pub fn sort_pairs(pairs: &mut [Pair<'_>]) {
     fn prefix(name: &[u8]) -> u64 {

@@ -1,4 +1,4 @@
-//! The v2 wire format: a flat `<xml>` document of fields (spec §0, §1.6, §7.1).
+//! The v2 wire format: a flat `<xml>` document of fields (docs/protocol.md §0, §1.6, §7.1).
 //!
 //! Decoding is strict, because the input may be an attacker's: UTF-8 only, no DOCTYPE,
 //! entity declaration or processing instruction, no attributes, no nesting below field

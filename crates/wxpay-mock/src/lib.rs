@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-/// The test merchant of the spec's signing examples (§2, V1).
+/// The test merchant of the signing examples in docs/protocol.md §2 (V1).
 pub const DEFAULT_APPID: &str = "wxd930ea5d5a258f4f";
 pub const DEFAULT_MCH_ID: &str = "10000100";
 pub const DEFAULT_KEY: &str = "192006250b4c09247ec02edce69f6a2d";

@@ -1,4 +1,4 @@
-//! Payment and refund notifications with WeChat's retry schedule (spec §5–6).
+//! Payment and refund notifications with WeChat's retry schedule (docs/protocol.md §5–6).
 
 use crate::api::paid_fields;
 use crate::app::{App, alnum};
@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use wxpay_core::{crypto, xml};
 
-/// Waits before each retry: 15s,15s,30s,3m,10m,20m,30m,30m,30m,60m,3h,3h,3h,6h,6h (spec §5).
+/// Waits before each retry: 15s,15s,30s,3m,10m,20m,30m,30m,30m,60m,3h,3h,3h,6h,6h
+/// (docs/protocol.md §5).
 pub const RETRY_SCHEDULE_SECS: [u64; 15] = [
     15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600,
 ];
@@ -43,7 +44,8 @@ pub fn payment(app: &Arc<App>, order: &Order) {
     }
 }
 
-/// Sends the refund notify: unsigned, the details AES-encrypted in `req_info` (spec §6).
+/// Sends the refund notify: unsigned, the details AES-encrypted in `req_info`
+/// (docs/protocol.md §6).
 pub fn refund(app: &Arc<App>, order: &Order, refund: &Refund) {
     let success = Beijing::at(refund.success_ms.unwrap_or(refund.created_ms)).dashed();
     let inner = [

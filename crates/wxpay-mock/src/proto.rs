@@ -109,7 +109,7 @@ impl Api {
         }
     }
 
-    /// Fields needed only for some values of others (spec §3.3).
+    /// Fields needed only for some values of others (docs/protocol.md §3.3).
     fn required_when(self, req: &Fields) -> &'static [&'static str] {
         if self != Api::UnifiedOrder {
             return &[];
@@ -316,7 +316,7 @@ fn parse(
         None => SignType::Md5,
         Some(name) => SignType::parse(name).ok_or(Refusal::BadSignType)?,
     };
-    // getsignkey itself is signed with the production key, MD5 (spec §3.8).
+    // getsignkey itself is signed with the production key, MD5 (docs/protocol.md §3.8).
     let key_env = if api == Api::GetSignKey {
         Env::Prod
     } else {

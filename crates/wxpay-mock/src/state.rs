@@ -190,7 +190,7 @@ impl State {
         out_trade_no: Option<&str>,
         transaction_id: Option<&str>,
     ) -> Option<&Order> {
-        // `transaction_id` wins when both are given (spec §3.4).
+        // `transaction_id` wins when both are given (docs/protocol.md §3.4).
         match transaction_id {
             Some(t) => self.orders.values().find(|o| o.transaction_id == t),
             None => out_trade_no.and_then(|n| self.orders.get(n)),

@@ -139,7 +139,7 @@ async fn tools_and_report() {
     let mock = start(false);
     let api = Api::new(&mock, false);
 
-    // shorturl: signed over the raw URL, sent URL-encoded (spec §1.5).
+    // shorturl: signed over the raw URL, sent URL-encoded (docs/protocol.md §1.5).
     let long_url = "weixin://wxpay/bizpayurl?pr=abc&x=1";
     let encoded = "weixin%3A%2F%2Fwxpay%2Fbizpayurl%3Fpr%3Dabc%26x%3D1";
     let fields: Fields = vec![

@@ -1,5 +1,5 @@
-//! pay/downloadbill and pay/downloadfundflow (spec §3.7). Every value is prefixed with a
-//! backquote and lines end with CRLF, as in WeChat's files; amounts are yuan.
+//! pay/downloadbill and pay/downloadfundflow (docs/protocol.md §3.7). Every value is prefixed with
+//! a backquote and lines end with CRLF, as in WeChat's files; amounts are yuan.
 //!
 //! Relaxed on purpose: WeChat serves a day's bill from 10:00 the next day, the mock serves
 //! any day at once (today included), so tests need not wait.

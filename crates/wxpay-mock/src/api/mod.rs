@@ -31,7 +31,7 @@ pub fn dispatch(app: &Arc<App>, req: &Req) -> Answer {
     }
 }
 
-/// A positive integer amount in fen (spec §8: no decimals, no zero).
+/// A positive integer amount in fen (docs/protocol.md §8: no decimals, no zero).
 fn fee(req: &Req, name: &str) -> Result<u64, Answer> {
     let text = req.must(name);
     match text.parse::<u64>() {
@@ -53,14 +53,14 @@ fn check_no(req: &Req, name: &str, max: usize, extra: &[u8]) -> Result<(), Answe
     }
 }
 
-/// `notify_url`: absolute http(s) URL without a query string (spec §3.3).
+/// `notify_url`: absolute http(s) URL without a query string (docs/protocol.md §3.3).
 fn check_notify_url(url: &str) -> bool {
     (url.starts_with("http://") || url.starts_with("https://"))
         && !url.contains('?')
         && url.len() <= 256
 }
 
-/// Payment codes: 18 digits starting 10–15 (spec §8).
+/// Payment codes: 18 digits starting 10–15 (docs/protocol.md §8).
 fn valid_auth_code(code: &str) -> bool {
     code.len() == 18
         && code.bytes().all(|b| b.is_ascii_digit())

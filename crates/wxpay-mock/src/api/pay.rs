@@ -12,16 +12,17 @@ use std::time::Duration;
 
 /// How long a `USERPAYING` micropay waits for the "password" (before `--time-scale`).
 const USERPAYING_FOR: Duration = Duration::from_secs(10);
-/// Reverse only works on orders younger than this (spec §3.6); not time-scaled.
+/// Reverse only works on orders younger than this (docs/protocol.md §3.6); not time-scaled.
 const REVERSE_WINDOW_MS: u64 = 7 * 24 * 3600 * 1000;
-/// out_trade_no charset (spec §8).
+/// out_trade_no charset (docs/protocol.md §8).
 const OUT_TRADE_NO_EXTRA: &[u8] = b"_-|*";
 
 fn transaction_id(now: u64) -> String {
     format!("4200{}{}", Beijing::at(now).date(), digits(16))
 }
 
-/// The fields of a paid order, as in orderquery, micropay and the payment notify (spec §5).
+/// The fields of a paid order, as in orderquery, micropay and the payment notify
+/// (docs/protocol.md §5).
 pub fn paid_fields(order: &Order) -> Fields {
     let mut f = vec![
         kv("openid", &order.openid),
@@ -76,7 +77,7 @@ fn check_order_fields(req: &Req) -> Result<u64, Answer> {
     Ok(total)
 }
 
-/// What a repeated out_trade_no with different parameters gets (spec §4.3).
+/// What a repeated out_trade_no with different parameters gets (docs/protocol.md §4.3).
 fn reused(order: &Order) -> Answer {
     match order.state {
         TradeState::Success | TradeState::Refund => Answer::err("ORDERPAID", "该订单已支付"),
@@ -154,7 +155,8 @@ pub fn unified_order(app: &Arc<App>, req: &Req) -> Answer {
     let no = req.must("out_trade_no");
     if let Some(order) = state.orders.get(no) {
         return match order.state {
-            // Re-entry with identical parameters refreshes nothing but is allowed (spec §3.3).
+            // Re-entry with identical parameters refreshes nothing but is allowed
+            // (docs/protocol.md §3.3).
             TradeState::Notpay if order.params == req.params() => prepay_answer(order),
             TradeState::Notpay if order.micropay.is_none() => Answer::err(
                 "INVALID_REQUEST",
@@ -408,7 +410,7 @@ pub fn mark_paid(app: &Arc<App>, out_trade_no: &str, pay: PayRequest) -> PayOutc
         }
         order.clone()
     };
-    // Micropay never notifies (spec §5).
+    // Micropay never notifies (docs/protocol.md §5).
     if order.micropay.is_none() {
         crate::notify::payment(app, &order);
     }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const REFUND_DELAY: Duration = Duration::from_secs(3);
-/// WeChat allows at most 50 partial refunds per order (spec §3.5).
+/// WeChat allows at most 50 partial refunds per order (docs/protocol.md §3.5).
 const MAX_REFUNDS: usize = 50;
 /// refundquery pages refunds by 10 (its `offset` parameter).
 const PAGE: usize = 10;
@@ -137,7 +137,7 @@ pub fn schedule(app: &Arc<App>, refund: &Refund, delay: Duration) {
 }
 
 /// Which refunds a refundquery names: `refund_id` > `out_refund_no` > `transaction_id` >
-/// `out_trade_no` (spec §3.5).
+/// `out_trade_no` (docs/protocol.md §3.5).
 fn select<'a>(state: &'a State, req: &Req) -> Option<(&'a Order, Vec<&'a Refund>)> {
     let by_refund = match (req.get("refund_id"), req.get("out_refund_no")) {
         (Some(id), _) => Some(state.refunds.values().find(|r| r.refund_id == id)),

@@ -20,7 +20,7 @@ pub fn auth_code_to_openid(req: &Req) -> Answer {
     Answer::ok(vec![kv("openid", mock_openid(code))])
 }
 
-/// The report is accepted and forgotten; its answer is unsigned (spec §3.8).
+/// The report is accepted and forgotten; its answer is unsigned (docs/protocol.md §3.1, §3.8).
 pub fn report() -> Answer {
     Answer::Unsigned(vec![
         kv("return_code", "SUCCESS"),
@@ -28,7 +28,7 @@ pub fn report() -> Answer {
     ])
 }
 
-/// Unsigned, like WeChat's (spec §3.1).
+/// Unsigned, like WeChat's (docs/protocol.md §3.1).
 pub fn get_sign_key(app: &App) -> Answer {
     Answer::Unsigned(vec![
         kv("return_code", "SUCCESS"),
