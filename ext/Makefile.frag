@@ -1,21 +1,19 @@
 # Included by the Makefile that phpize's configure writes (see config.m4). PHP and PHP_CONFIG
-# make ext-php-rs build for the PHP this build is configured for; the Cargo target directory
-# stays inside this build directory.
+# make ext-php-rs build for the PHP this build is configured for.
 WXPAY_MODULE = $(phplibdir)/wxpay.so
-WXPAY_TARGET = $(abs_builddir)/target
 
 all: $(WXPAY_MODULE)
 build-modules: $(WXPAY_MODULE)
 
 $(WXPAY_MODULE): FORCE
-	cd "$(WXPAY_ROOT)" && PHP="$(PHP_EXECUTABLE)" PHP_CONFIG="$(WXPAY_PHP_CONFIG)" CARGO_TARGET_DIR="$(WXPAY_TARGET)" \
+	cd "$(WXPAY_ROOT)" && PHP="$(PHP_EXECUTABLE)" PHP_CONFIG="$(WXPAY_PHP_CONFIG)" CARGO_TARGET_DIR="$(WXPAY_TARGET_DIR)" \
 		"$(CARGO)" build --release --locked -p wxpay
 	mkdir -p "$(phplibdir)"
-	cp "$(WXPAY_TARGET)/release/libwxpay.so" "$@"
+	cp "$(WXPAY_TARGET_DIR)/release/libwxpay.so" "$@"
 
 clean: wxpay-clean
 wxpay-clean:
-	rm -rf "$(WXPAY_TARGET)"
+	rm -rf "$(WXPAY_TARGET_DIR)"
 
 FORCE:
 .PHONY: FORCE wxpay-clean

@@ -32,7 +32,11 @@ if test "$PHP_WXPAY" != "no"; then
     *) WXPAY_PHP_CONFIG=`command -v "$PHP_CONFIG"` ;;
   esac
 
+  dnl Cargo's target directory stays inside this build directory (configure runs in it).
+  WXPAY_TARGET_DIR=`pwd`/target
+
   dnl No C sources: the Makefile fragment builds the module and hands it to PHP's install rules.
+  PHP_SUBST(WXPAY_TARGET_DIR)
   PHP_SUBST(CARGO)
   PHP_SUBST(WXPAY_ROOT)
   PHP_SUBST(WXPAY_PHP_CONFIG)
