@@ -4,7 +4,7 @@
 
 use ext_php_rs::ffi::{zend_class_entry, zend_string};
 use ext_php_rs::zend::ClassEntry;
-use std::ffi::{CStr, c_int, c_void};
+use std::ffi::{CStr, c_void};
 use std::sync::OnceLock;
 
 type AddAttributeFn = unsafe extern "C" fn(
@@ -15,8 +15,6 @@ type AddAttributeFn = unsafe extern "C" fn(
     offset: u32,
     lineno: u32,
 ) -> *mut c_void;
-
-pub type StartupCallback = unsafe extern "C" fn() -> c_int;
 
 /// `PHP_MD5_CTX` (ext/standard/md5.h): 152 bytes, 4-byte aligned; over-allocated here.
 #[repr(C, align(8))]
@@ -37,8 +35,6 @@ pub struct Engine {
     pub zend_add_attribute: AddAttributeFn,
     /// `zend_class_entry **spl_ce_RuntimeException`.
     runtime_exception: *mut *mut zend_class_entry,
-    /// `int (*zend_post_startup_cb)(void)`.
-    pub post_startup_cb: *mut Option<StartupCallback>,
     md5: Option<EngineMd5>,
 }
 
@@ -68,7 +64,6 @@ pub fn load() -> Result<&'static Engine, String> {
         // SAFETY: the symbol is the engine's zend_add_attribute, whose C signature this is.
         zend_add_attribute: unsafe { std::mem::transmute::<*mut c_void, AddAttributeFn>(add) },
         runtime_exception: sym(c"spl_ce_RuntimeException")?.cast(),
-        post_startup_cb: sym(c"zend_post_startup_cb")?.cast(),
         // Optional: without it the portable MD5 is used.
         // SAFETY: the symbols are ext/standard's MD5 functions with these C signatures.
         md5: match (

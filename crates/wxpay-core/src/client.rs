@@ -22,8 +22,6 @@ pub const RETRY_DELAY: Duration = Duration::from_millis(100);
 pub const MICROPAY_UNKNOWN_ERR_CODES: &[&str] = &["SYSTEMERROR", "BANKERROR", "USERPAYING"];
 /// The official SDK stops reversing after this many `recall=Y` answers.
 pub const REVERSE_MAX_CALLS: u32 = 10;
-/// Concurrent order queries when the caller does not say.
-pub const DEFAULT_CONCURRENCY: usize = 8;
 
 const SANDBOX_PREFIX: &str = "/sandboxnew";
 const SANDBOX_KEY_PATH: &str = "/pay/getsignkey";
