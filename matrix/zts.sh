@@ -25,7 +25,7 @@ php=$prefix/bin/php
 
 # Headers for the extensions below; the PHP tarball ships its generated parsers, so
 # no bison/re2c. Oniguruma is avoided with --disable-mbregex.
-build_packages=(build-essential pkg-config libxml2-dev libsqlite3-dev libssl-dev
+build_packages=(build-essential autoconf pkg-config libxml2-dev libsqlite3-dev libssl-dev
     zlib1g-dev libcurl4-openssl-dev dpkg-dev)
 
 install_build_packages() {
@@ -78,6 +78,10 @@ build_php() {
     log "building ZTS PHP from $tree into $prefix (many CPU-minutes)"
     cd "$tree"
     make distclean >/dev/null 2>&1 || true
+    # Debian's patches change configure.ac (header and extension paths): regenerate, as
+    # Debian's build does.
+    ./buildconf --force >"$CACHE/buildconf.log" 2>&1 || die "buildconf failed, see $CACHE/buildconf.log"
+    rm -rf "$prefix"
     ./configure --prefix="$prefix" --with-config-file-path="$prefix/etc" \
         --with-config-file-scan-dir= --enable-zts --disable-all --disable-cgi \
         --disable-phpdbg --enable-cli --with-libxml --enable-dom --enable-xml \
@@ -88,10 +92,11 @@ build_php() {
         || die "configure failed, see $CACHE/configure.log"
     nice -n 10 make -j"$JOBS" >"$CACHE/make.log" 2>&1 || die "make failed, see $CACHE/make.log"
     make install >"$CACHE/install.log" 2>&1 || die "make install failed, see $CACHE/install.log"
+    touch "$prefix/.complete"
 }
 
 install_build_packages
-if [ ! -x "$php" ] || [ "$("$php" -r 'echo PHP_ZTS;')" != 1 ]; then
+if [ ! -f "$prefix/.complete" ]; then
     build_php
 fi
 
