@@ -804,21 +804,24 @@ mod tests {
                 "{m}"
             );
         }
-        let p = prepare(
-            Some(Api::UnifiedOrder),
-            &c,
-            mweb(&[("spbill_create_ip", "203.0.113.9")]),
-        )
-        .unwrap();
-        assert_eq!(get(&p.fields, "spbill_create_ip"), Some("203.0.113.9"));
-        for trade_type in ["NATIVE", "JSAPI", "APP"] {
-            let mut params = order(&[("openid", "o1")]);
+        let payer = [("spbill_create_ip", "203.0.113.9")];
+        for (trade_type, given, sent) in [
+            ("MWEB", &payer[..], "203.0.113.9"),
+            ("NATIVE", &[], "10.0.0.1"),
+            ("JSAPI", &[], "10.0.0.1"),
+            ("APP", &[], "10.0.0.1"),
+        ] {
+            let mut params = mweb(given);
             params.retain(|(k, _)| k != "trade_type");
-            params.push(("trade_type".into(), trade_type.into()));
+            params.extend(f(&[
+                ("trade_type", trade_type),
+                ("openid", "o1"),
+                ("product_id", "p1"),
+            ]));
             let p = prepare(Some(Api::UnifiedOrder), &c, params).unwrap();
             assert_eq!(
                 get(&p.fields, "spbill_create_ip"),
-                Some("10.0.0.1"),
+                Some(sent),
                 "{trade_type}"
             );
         }
