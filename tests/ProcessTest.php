@@ -48,6 +48,34 @@ final class ProcessTest extends TestCase
         $this->assertStringNotContainsString(self::SECRET, $out);
     }
 
+    /** A child that ends without a call leaves the parent's pooled connection working. */
+    public function testChildThatExitsWithoutACallLeavesTheParentsPoolAlone(): void
+    {
+        $so = self::extension();
+        if (!function_exists('pcntl_fork')) {
+            $this->markTestSkipped('pcntl is needed');
+        }
+        $script = '$client = new WxPay\Client(json_decode(stream_get_contents(STDIN), true));
+            $order = fn ($no) => $client->unifiedOrder(
+                ["body" => "b", "out_trade_no" => $no, "total_fee" => 1, "trade_type" => "NATIVE", "product_id" => "p"]
+            );
+            $order("EXIT" . getmypid() . "A");
+            $child = pcntl_fork();
+            if ($child === 0) {
+                exit(0);
+            }
+            pcntl_waitpid($child, $status);
+            $started = microtime(true);
+            $order("EXIT" . getmypid() . "B");
+            printf("%.3f", microtime(true) - $started);';
+        [$code, $out, $err] = Extension::runPhp(
+            ['-d', 'extension=' . $so, '-r', $script],
+            json_encode($this->mock->config(['retries' => 0]), JSON_THROW_ON_ERROR)
+        );
+        $this->assertSame(0, $code, $out . $err);
+        $this->assertLessThan(1.0, (float) $out, 'seconds for the parent\'s call after the child ended');
+    }
+
     /**
      * A CLI worker that forks, generation after generation, each making calls: a child closes
      * the descriptors of the HTTP runtime it inherited, so the count stays flat.

@@ -160,8 +160,22 @@ struct Process {
     sandbox_keys: HashMap<(String, String), Secret>,
 }
 
+/// This thread's state, dropped when the thread ends; but one inherited through a fork is
+/// abandoned, never dropped, even at exit: dropping its connections would deregister them
+/// from the epoll instance the parent shares, and the parent's next call on them would wait
+/// for an answer it is never woken for.
+struct Slot(Option<Process>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(inherited) = self.0.take_if(|p| p.pid != std::process::id()) {
+            inherited.abandon();
+        }
+    }
+}
+
 thread_local! {
-    static PROCESS: RefCell<Option<Process>> = const { RefCell::new(None) };
+    static PROCESS: RefCell<Slot> = const { RefCell::new(Slot(None)) };
 }
 
 /// Inode and device of the file behind this process's descriptor `fd`.
@@ -285,7 +299,7 @@ impl Process {
 }
 
 fn with_process<T>(f: impl FnOnce(&mut Process) -> Result<T>) -> Result<T> {
-    PROCESS.with_borrow_mut(|slot| {
+    PROCESS.with_borrow_mut(|Slot(slot)| {
         let pid = std::process::id();
         if let Some(inherited) = slot.take_if(|p| p.pid != pid) {
             inherited.abandon();
