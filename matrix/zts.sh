@@ -57,7 +57,7 @@ deb-src http://deb.debian.org/debian $codename main
 deb-src http://deb.debian.org/debian $codename-updates main
 deb-src http://deb.debian.org/debian-security $codename-security main
 SOURCES
-    apt-get "${apt_opts[@]}" update -qq
+    apt-get "${apt_opts[@]}" update -qq >&2
     for version in $(apt-cache "${apt_opts[@]}" showsrc "$src_pkg" | awk '/^Version:/{print $2}' \
         | sort -Vru | awk -v host="$deb_version" 'host == $0 || found; host == $0 {found = 1}'); do
         upstream=${version#*:}
@@ -92,6 +92,7 @@ build_php() {
         || die "configure failed, see $CACHE/configure.log"
     nice -n 10 make -j"$JOBS" >"$CACHE/make.log" 2>&1 || die "make failed, see $CACHE/make.log"
     make install >"$CACHE/install.log" 2>&1 || die "make install failed, see $CACHE/install.log"
+    "$php" -r 'exit(PHP_ZTS ? 0 : 1);' || die "$php is not thread-safe"
     touch "$prefix/.complete"
 }
 
@@ -104,14 +105,18 @@ log "building wxpay against $php"
 export CARGO_TARGET_DIR=$CACHE/target
 (cd "$ROOT" && PHP=$php PHP_CONFIG=$prefix/bin/php-config nice -n 5 cargo build --workspace -q)
 
+# Debian's phpunit loads PHPUnit from /usr/share/php, which Debian's php.ini puts on the
+# include path; this PHP reads no php.ini.
+include_path=.:/usr/share/php
 out=$CACHE/phpunit.out
 set +e
 (cd "$ROOT" && WXPAY_MOCK_BIN=$CARGO_TARGET_DIR/debug/wxpay-mock \
-    "$php" -d extension="$CARGO_TARGET_DIR/debug/libwxpay.so" "$PHPUNIT" \
-    --configuration phpunit.xml.dist) 2>&1 | tee "$out"
+    "$php" -d include_path=$include_path -d extension="$CARGO_TARGET_DIR/debug/libwxpay.so" \
+    "$PHPUNIT" --configuration phpunit.xml.dist) 2>&1 | tee "$out"
 rc=${PIPESTATUS[0]}
 set -e
 summary=$(grep -E '^(OK|Tests:|FAILURES|ERRORS|No tests)' "$out" | tail -1)
-phpunit_version=$("$php" "$PHPUNIT" --version | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -1)
+phpunit_version=$("$php" -d include_path=$include_path "$PHPUNIT" --version \
+    | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -1)
 echo "ZTS: PHP $("$php" -r 'echo PHP_VERSION;'), PHPUnit $phpunit_version, ${summary:-no summary (exit $rc)}"
 exit "$rc"

@@ -745,20 +745,27 @@ mod tests {
     #[test]
     fn inherited_descriptors_are_closed() {
         let url = server(Duration::ZERO);
+        let sockets = || -> Vec<(RawFd, u64)> {
+            let inherited = with_process(|p| Ok(p.inherited_descriptors())).unwrap();
+            let epolls = with_process(|p| Ok(p.epolls.clone())).unwrap();
+            assert!(!epolls.is_empty(), "the runtime's epoll instance is found");
+            assert!(inherited.ends_with(&epolls), "{inherited:?}");
+            inherited
+                .iter()
+                .filter_map(|&fd| socket_inode(fd).map(|ino| (fd, ino)))
+                .collect()
+        };
+        // Before any call: tokio's signal socket at most (when a crate in the build turns
+        // that feature on); the signal socket is a duplicate of a process-wide one, so a
+        // new runtime may get it back under the same number: only the connection is checked.
+        let idle = sockets();
         post_ok(&url);
-        let inherited = with_process(|p| Ok(p.inherited_descriptors())).unwrap();
-        let epolls = with_process(|p| Ok(p.epolls.clone())).unwrap();
-        assert!(!epolls.is_empty(), "the runtime's epoll instance is found");
-        assert!(inherited.ends_with(&epolls), "{inherited:?}");
-        let sockets: Vec<(RawFd, u64)> = inherited
-            .iter()
-            .filter_map(|&fd| socket_inode(fd).map(|ino| (fd, ino)))
-            .collect();
-        assert_eq!(sockets.len(), 1, "one pooled connection: {inherited:?}");
+        let mut connections = sockets();
+        connections.retain(|s| !idle.contains(s));
         assert_eq!(
-            inherited.len(),
-            epolls.len() + 2,
-            "connection, waker, epoll: {inherited:?}"
+            connections.len(),
+            1,
+            "one pooled connection: {connections:?}"
         );
         with_process(|p| {
             p.pid = 0;
@@ -766,7 +773,7 @@ mod tests {
         })
         .unwrap();
         with_process(|_| Ok(())).unwrap();
-        for (fd, ino) in sockets {
+        for (fd, ino) in connections {
             assert_ne!(socket_inode(fd), Some(ino), "descriptor {fd} is still open");
         }
         // The new state works.
