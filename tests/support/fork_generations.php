@@ -19,7 +19,8 @@ for ($generation = 0;; $generation++) {
         'body' => 'fork', 'out_trade_no' => 'FORK' . getmypid() . 'G' . $generation, 'total_fee' => 1,
         'trade_type' => 'NATIVE', 'product_id' => 'sku-1',
     ]);
-    $counts[] = count(scandir('/proc/self/fd')) - 2;
+    // Not /proc/self: ZTS PHP's realpath cache would resolve it to the parent's pid.
+    $counts[] = count(scandir('/proc/' . getmypid() . '/fd')) - 2;
     if ($generation + 1 >= $generations) {
         break;
     }
