@@ -300,7 +300,7 @@ pub fn config_entries(ht: &ZendHashTable) -> PhpResult<Vec<(String, wxpay_core::
 /// Builds a PHP array from fields in order. Keys go in as PHP's symbol table puts them
 /// (`zend_symtable_update`): a decimal one like "3" becomes the int key 3, as `['3' => …]`
 /// would in PHP, so `$a[3]`, `$a['3']` and `isset` find it. ext-php-rs's `insert` with a
-/// `&str` key does this; every array the extension returns is built through it.
+/// `&str` key does this; every array the extension builds with string keys goes through it.
 pub fn fields_to_array<'a>(
     fields: impl Iterator<Item = (&'a str, &'a str)>,
 ) -> ZBox<ZendHashTable> {

@@ -67,7 +67,8 @@ pub struct Signer;
 impl Signer {
     /// Sign per the v2 rule: byte-order sort, skip `sign` and empty values, append
     /// `&key=KEY`, MD5 or HMAC-SHA256, uppercase hex.
-    /// The key is taken as bytes, so that one that is not UTF-8 gets a precise refusal.
+    // The key is taken as bytes, so that one that is not UTF-8 gets a precise refusal
+    // rather than ext-php-rs's generic TypeError.
     #[php(defaults(signType = "\"MD5\""))]
     pub fn sign(params: &ZendHashTable, key: BinarySlice<u8>, signType: &str) -> PhpResult<PhpStr> {
         let key = sign::api_key(&key).map_err(to_php)?;

@@ -207,9 +207,16 @@ fn registrations(epoll: RawFd) -> Vec<(RawFd, u64, u64)> {
                     .find_map(|w| w.strip_prefix(name))
                     .and_then(|v| u64::from_str_radix(v, 16).ok())
             };
-            Some((fd, hex("ino:")?, hex("sdev:")?))
+            Some((fd, hex("ino:")?, user_dev(hex("sdev:")?)))
         })
         .collect()
+}
+
+/// A device number as the kernel prints it in fdinfo (major << 20 | minor) in the encoding
+/// `stat` returns; they differ once a minor passes 255 (many mounts).
+fn user_dev(kernel: u64) -> u64 {
+    let (major, minor) = (kernel >> 20, kernel & 0xf_ffff);
+    (minor & 0xff) | (major << 8) | ((minor & !0xff) << 12)
 }
 
 /// The descriptors of `runtime`'s epoll instance (tokio holds two, a duplicate for its
@@ -613,6 +620,14 @@ mod tests {
             "{}",
             failure.error.message
         );
+    }
+
+    #[test]
+    fn device_numbers_in_stat_encoding() {
+        assert_eq!(user_dev(9), 9);
+        assert_eq!(user_dev((8 << 20) | 1), (8 << 8) | 1);
+        // Minor 300 of the unnamed major 0, as on a host with many mounts.
+        assert_eq!(user_dev(300), 0x2c | (0x100 << 12));
     }
 
     #[test]
