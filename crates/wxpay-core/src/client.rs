@@ -1,5 +1,5 @@
 //! The blocking client: every v2 call over pooled HTTPS, with retries, failover, the sandbox
-//! and the micropay settle pattern. Each public method runs on the per-process runtime of
+//! and the micropay settle pattern. Each public method runs on the per-thread runtime of
 //! [`crate::http`]; the work inside is async so that [`Client::query_orders`] can overlap
 //! many calls on that one thread.
 
@@ -266,7 +266,7 @@ impl Client {
     }
 
     /// The config requests are signed and verified with: the client's own, or in sandbox
-    /// mode the sandbox key with MD5 (fetched once per process and merchant).
+    /// mode the sandbox key with MD5 (fetched once per thread and merchant).
     async fn signing_config(&self) -> Result<Cow<'_, Config>> {
         if !self.config.sandbox {
             return Ok(Cow::Borrowed(&self.config));
@@ -312,7 +312,7 @@ impl Client {
     /// transport failures and [`RETRY_ERR_CODES`] up to `config.retries` times for
     /// retry-safe calls (identical body), plus one free retry of a connection closed
     /// before the answer; for micropay only a failed connect (nothing was sent). A transport
-    /// failure also moves this process to the backup URL when failover is on.
+    /// failure also moves this thread to the backup URL when failover is on.
     async fn exchange<T>(
         &self,
         target: Target<'_>,

@@ -141,7 +141,7 @@ fn build_client(key: &ClientKey) -> Result<reqwest::Client> {
         .map_err(|e| Error::Config(format!("HTTP client setup failed: {e}")))
 }
 
-/// At most this many reqwest clients (each with its pool) are kept per process; the least
+/// At most this many reqwest clients (each with its pool) are kept per thread; the least
 /// recently used goes first. A worker that varies timeouts per request or serves many
 /// merchant certificates would otherwise grow without bound.
 pub const MAX_CLIENTS: usize = 16;
