@@ -157,7 +157,8 @@ final class Signer
 
     /**
      * Byte-order sort, skip `sign` and empty values, `k=v&…&key=KEY`, MD5 or HMAC-SHA256,
-     * uppercase hex. Values: string|int; null = absent.
+     * uppercase hex. Values: string|int; null = absent. A `sign_type` among the params
+     * must be `$signType`; `$key` must be UTF-8 text.
      *
      * @param array<string, string|int|null> $params
      * @throws InvalidArgumentException
@@ -235,7 +236,12 @@ final class Client
     {
     }
 
-    /** @param array<string, string|int|null> $params */
+    /**
+     * Signs with this client's key and type; a `sign_type` among the params must be that type.
+     *
+     * @param array<string, string|int|null> $params
+     * @throws InvalidArgumentException
+     */
     public function sign(array $params): string
     {
     }
@@ -423,7 +429,10 @@ final class Bill
     }
 
     /**
-     * @return array{header: list<string>, rows: list<array<string, string>>, summary: array<string, string>}
+     * Rows and summary are keyed by column name as PHP keys arrays (a column "1" is the int
+     * key 1); a header that names a column twice is refused.
+     *
+     * @return array{header: list<string>, rows: list<array<string|int, string>>, summary: array<string|int, string>}
      * @throws InvalidArgumentException
      */
     public static function parse(string $text): array

@@ -57,7 +57,7 @@ $client = new Client(['appid' => APPID, 'mch_id' => MCH_ID, 'key' => KEY, 'sign_
 
 $ops = [
     'Signer::sign (MD5)' => static fn () => Signer::sign($payment, KEY, 'MD5'),
-    'Signer::sign (HMAC-SHA256)' => static fn () => Signer::sign($payment, KEY, 'HMAC-SHA256'),
+    'Signer::sign (HMAC-SHA256)' => static fn () => Signer::sign(['sign_type' => 'HMAC-SHA256'] + $payment, KEY, 'HMAC-SHA256'),
     'Signer::verify' => static fn () => Signer::verify($signed, KEY, 'MD5') || throw new RuntimeException('verify'),
     'Xml::encode' => static fn () => Xml::encode($signed),
     'Xml::decode' => static fn () => Xml::decode($xml),

@@ -16,8 +16,7 @@ use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::Zval;
 use ext_php_rs::types::{ZendHashTable, ZendStr};
-use std::ffi::c_int;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 use std::time::{SystemTime, UNIX_EPOCH};
 use wxpay_core::client::Settlement;
@@ -333,37 +332,28 @@ fn check_nonempty<'a>(name: &str, value: &'a str) -> PhpResult<&'a str> {
     }
 }
 
-static PREVIOUS_POST_STARTUP: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
+/// Whether `__construct`'s `$config` is marked in the class registered by the last module
+/// start. Reset at every module start: a SAPI that restarts modules registers a new class.
+static CONFIG_MARKED: Mutex<bool> = Mutex::new(false);
 
-/// Chains the engine's post-startup callback (it runs after every module's start, when
-/// `Client` exists) to mark `__construct`'s `$config` with `#[\SensitiveParameter]`, so
-/// traces show `Object(SensitiveParameterValue)` instead of the key.
-pub fn install_sensitive_parameter_hook() {
-    let slot = engine::get().post_startup_cb;
-    // SAFETY: `slot` is the engine's `zend_post_startup_cb`; module start is single-threaded.
-    unsafe {
-        let previous = (*slot).map_or(std::ptr::null_mut(), |f| f as *mut ());
-        PREVIOUS_POST_STARTUP.store(previous, Ordering::Release);
-        *slot = Some(post_startup);
-    }
+pub fn forget_sensitive_marking() {
+    *CONFIG_MARKED.lock().unwrap_or_else(PoisonError::into_inner) = false;
 }
 
-unsafe extern "C" fn post_startup() -> c_int {
-    // A panic must not unwind into the engine (that aborts PHP): startup fails instead.
-    std::panic::catch_unwind(|| {
-        let previous = PREVIOUS_POST_STARTUP.load(Ordering::Acquire);
-        if !previous.is_null() {
-            // SAFETY: the value was a `zend_post_startup_cb` of this signature.
-            let previous: engine::StartupCallback = unsafe { std::mem::transmute(previous) };
-            let status = unsafe { previous() };
-            if status != 0 {
-                return status;
-            }
-        }
+/// Marks `__construct`'s `$config` with `#[\SensitiveParameter]`, so traces show
+/// `Object(SensitiveParameterValue)` instead of the key; once per module start.
+///
+/// Called at request start, the first point after module start at which `Client` is
+/// registered (the module's startup fn runs before ext-php-rs registers classes) that is
+/// reached however the module was loaded: `dl()` runs module start and request start and
+/// nothing else. The lock makes concurrent first requests of ZTS threads wait until the
+/// marking is done; a request never starts before it.
+pub fn mark_config_sensitive_once() {
+    let mut marked = CONFIG_MARKED.lock().unwrap_or_else(PoisonError::into_inner);
+    if !*marked {
         mark_config_sensitive();
-        0
-    })
-    .unwrap_or(-1)
+        *marked = true;
+    }
 }
 
 fn mark_config_sensitive() {

@@ -4,7 +4,6 @@
 
 use crate::exceptions::{PhpResult, invalid};
 use ext_php_rs::boxed::ZBox;
-use ext_php_rs::ffi;
 use ext_php_rs::flags::DataType;
 use ext_php_rs::types::{ArrayKey, ZendHashTable, Zval};
 use std::borrow::Cow;
@@ -280,7 +279,7 @@ pub fn config_entries(ht: &ZendHashTable) -> PhpResult<Vec<(String, wxpay_core::
         };
         let zv = zv.dereference();
         let value = if let Some(s) = zv.zend_str() {
-            V::Str(String::from_utf8_lossy(s.as_bytes()).into_owned())
+            String::from_utf8(s.as_bytes().to_vec()).map_or(V::NotUtf8, V::Str)
         } else if let Some(n) = zv.long() {
             V::Int(n)
         } else if let Some(f) = zv.double() {
@@ -298,22 +297,18 @@ pub fn config_entries(ht: &ZendHashTable) -> PhpResult<Vec<(String, wxpay_core::
     Ok(out)
 }
 
-/// Builds a PHP array from fields in order.
+/// Builds a PHP array from fields in order. Keys go in as PHP's symbol table puts them
+/// (`zend_symtable_update`): a decimal one like "3" becomes the int key 3, as `['3' => …]`
+/// would in PHP, so `$a[3]`, `$a['3']` and `isset` find it. ext-php-rs's `insert` with a
+/// `&str` key does this; every array the extension builds with string keys goes through it.
 pub fn fields_to_array<'a>(
     fields: impl Iterator<Item = (&'a str, &'a str)>,
 ) -> ZBox<ZendHashTable> {
     let (lower, _) = fields.size_hint();
     let mut ht = ZendHashTable::with_capacity(lower.try_into().unwrap_or(u32::MAX));
     for (k, v) in fields {
-        let mut zv = Zval::new();
-        // Building a string zval or inserting into a fresh array cannot fail for str data.
-        let _ = ext_php_rs::convert::IntoZval::set_zval(v, &mut zv, false);
-        let mut zv = zv;
-        // SAFETY: `ht` is a valid array; the engine takes ownership of `zv`.
-        unsafe {
-            ffi::zend_hash_str_update(&raw mut *ht, k.as_ptr().cast(), k.len(), &raw mut zv);
-        }
-        std::mem::forget(zv);
+        // Only the value's conversion can fail, and a string's cannot.
+        let _ = ht.insert(k, v);
     }
     ht
 }

@@ -5,7 +5,7 @@
 
 use ext_php_rs::ffi::{zend_class_entry, zend_string};
 use ext_php_rs::zend::ClassEntry;
-use std::ffi::{CStr, c_int, c_void};
+use std::ffi::{CStr, c_void};
 use std::sync::OnceLock;
 
 type AddAttributeFn = unsafe extern "C" fn(
@@ -16,8 +16,6 @@ type AddAttributeFn = unsafe extern "C" fn(
     offset: u32,
     lineno: u32,
 ) -> *mut c_void;
-
-pub type StartupCallback = unsafe extern "C" fn() -> c_int;
 
 /// `PHP_MD5_CTX` (ext/standard/md5.h): 152 bytes, 4-byte aligned; over-allocated here.
 #[repr(C, align(8))]
@@ -40,8 +38,6 @@ pub struct Engine {
     runtime_exception: *mut *mut zend_class_entry,
     /// `zend_class_entry **spl_ce_InvalidArgumentException`.
     invalid_argument_exception: *mut *mut zend_class_entry,
-    /// `int (*zend_post_startup_cb)(void)`.
-    pub post_startup_cb: *mut Option<StartupCallback>,
     md5: Option<EngineMd5>,
 }
 
@@ -72,7 +68,6 @@ pub fn load() -> Result<&'static Engine, String> {
         zend_add_attribute: unsafe { std::mem::transmute::<*mut c_void, AddAttributeFn>(add) },
         runtime_exception: sym(c"spl_ce_RuntimeException")?.cast(),
         invalid_argument_exception: sym(c"spl_ce_InvalidArgumentException")?.cast(),
-        post_startup_cb: sym(c"zend_post_startup_cb")?.cast(),
         // Optional: without it the portable MD5 is used.
         // SAFETY: the symbols are ext/standard's MD5 functions with these C signatures.
         md5: match (

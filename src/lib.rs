@@ -17,8 +17,7 @@ use ext_php_rs::{info_table_end, info_table_row, info_table_start};
 const FEATURES: &str = "sign MD5 HMAC-SHA256, strict XML, payment and refund notify, \
 JSAPI/APP/Native params, HTTPS (rustls) with pooling, retries and failover, QR, bills";
 
-/// Module start: engine symbols, exception classes, and the post-startup hook that marks
-/// `Client::__construct`'s `$config` as `#[\SensitiveParameter]`.
+/// Module start: engine symbols and exception classes.
 fn startup(_ty: i32, _module_number: i32) -> i32 {
     // ext-php-rs turns a panic in a PHP-callable function into `\Error("Rust panic: …")`;
     // the default hook would also print a backtrace to stderr (the FPM log). One line is
@@ -29,7 +28,7 @@ fn startup(_ty: i32, _module_number: i32) -> i32 {
     let result = engine::load()
         .map_err(|e| e.to_string())
         .and_then(|_| exceptions::register().map_err(|e| e.to_string()))
-        .map(|()| client::install_sensitive_parameter_hook());
+        .map(|()| client::forget_sensitive_marking());
     match result {
         Ok(()) => 0,
         Err(e) => {
@@ -37,6 +36,12 @@ fn startup(_ty: i32, _module_number: i32) -> i32 {
             1
         }
     }
+}
+
+/// Request start: see [`client::mark_config_sensitive_once`].
+extern "C" fn request_startup(_ty: i32, _module_number: i32) -> i32 {
+    // A panic must not unwind into the engine (that aborts PHP): the request fails instead.
+    std::panic::catch_unwind(client::mark_config_sensitive_once).map_or(1, |()| 0)
 }
 
 extern "C" fn php_info(_module: *mut ModuleEntry) {
@@ -71,6 +76,7 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .class::<client::Client>()
         .class::<tools::Qr>()
         .class::<tools::Bill>()
+        .request_startup_function(request_startup)
         .info_function(php_info);
     // The exception getters' own handler, called as a function: its lookup panics, which
     // proves a panic in a hand-written handler reaches PHP as an exception.

@@ -23,20 +23,14 @@ pub fn sign_type(name: &str) -> PhpResult<SignType> {
     })
 }
 
-fn check_key(key: &str) -> PhpResult<()> {
-    if key.is_empty() {
-        Err(invalid("key must not be empty".into()))
-    } else {
-        Ok(())
-    }
-}
-
-/// Signs a parameter array (read in place) with `key`.
+/// Signs a parameter array (read in place) with `key`; a `sign_type` among the parameters
+/// must be `sign_type`.
 pub fn sign_params(params: &ZendHashTable, key: &str, sign_type: SignType) -> PhpResult<PhpStr> {
     convert::with_pairs(params, |pairs| {
-        let signature = sign::sign_pairs_using(pairs, key.as_bytes(), sign_type, engine::MD5);
-        PhpStr::new(signature.as_bytes())
-    })
+        sign::sign_declared_pairs_using(pairs, key.as_bytes(), sign_type, engine::MD5)
+            .map(|signature| PhpStr::new(signature.as_bytes()))
+    })?
+    .map_err(to_php)
 }
 
 /// Verifies a parameter array that includes `sign`; `false` for any mismatch.
@@ -73,16 +67,18 @@ pub struct Signer;
 impl Signer {
     /// Sign per the v2 rule: byte-order sort, skip `sign` and empty values, append
     /// `&key=KEY`, MD5 or HMAC-SHA256, uppercase hex.
+    // The key is taken as bytes, so that one that is not UTF-8 gets a precise refusal
+    // rather than ext-php-rs's generic TypeError.
     #[php(defaults(signType = "\"MD5\""))]
-    pub fn sign(params: &ZendHashTable, key: &str, signType: &str) -> PhpResult<PhpStr> {
-        check_key(key)?;
+    pub fn sign(params: &ZendHashTable, key: BinarySlice<u8>, signType: &str) -> PhpResult<PhpStr> {
+        let key = sign::api_key(&key).map_err(to_php)?;
         sign_params(params, key, sign_type(signType)?)
     }
 
     /// Verify `params['sign']` with the given (pinned) type, in constant time.
     #[php(defaults(signType = "\"MD5\""))]
-    pub fn verify(params: &ZendHashTable, key: &str, signType: &str) -> PhpResult<bool> {
-        check_key(key)?;
+    pub fn verify(params: &ZendHashTable, key: BinarySlice<u8>, signType: &str) -> PhpResult<bool> {
+        let key = sign::api_key(&key).map_err(to_php)?;
         verify_params(params, key, sign_type(signType)?)
     }
 }

@@ -32,6 +32,11 @@ final class ClientTest extends TestCase
         yield 'unknown key' => [$ok + ['apikey' => 'x'], 'unknown config key "apikey"; valid keys: appid, mch_id, key'];
         yield 'int key' => [$ok + [5 => 'x'], 'config keys must be strings'];
         yield 'key as int' => [['key' => 123] + $ok, 'config "key" must be a string, int given'];
+        // Converted, it would sign with other bytes than md5() of the same string.
+        yield 'key not UTF-8' => [
+            ['key' => "\xff" . self::SECRET] + $ok,
+            'config "key" must be UTF-8 text, non-UTF-8 string given',
+        ];
         yield 'timeout as string' => [$ok + ['timeout' => '5'], '"timeout" must be a number of seconds'];
         yield 'negative timeout' => [$ok + ['timeout' => -1], '"timeout" must be more than 0'];
         yield 'retries' => [$ok + ['retries' => 6], '"retries" must be an int from 0 to 5, int given'];
@@ -144,7 +149,26 @@ final class ClientTest extends TestCase
         $sign = $client->sign($params);
         $this->assertSame(Signer::sign($params, self::SECRET, 'HMAC-SHA256'), $sign);
         $this->assertTrue($client->verify($params + ['sign' => $sign]));
-        $this->assertFalse($client->verify($params + ['sign' => Signer::sign($params, self::SECRET)]));
+        $md5 = ['sign_type' => 'MD5'] + $params;
+        $this->assertFalse($client->verify($md5 + ['sign' => Signer::sign($md5, self::SECRET)]));
+    }
+
+    public function testSignRefusesAnotherSignTypeThanTheClients(): void
+    {
+        $client = $this->client(['sign_type' => 'HMAC-SHA256']);
+        try {
+            $client->sign(['a' => '1', 'sign_type' => 'MD5']);
+            $this->fail('must throw');
+        } catch (InvalidArgumentException $e) {
+            $this->assertSame(
+                'sign_type "MD5" in the parameters differs from HMAC-SHA256, the type they are signed with',
+                $e->getMessage()
+            );
+        }
+        // Whatever sign() returns, verify() accepts.
+        foreach ([['a' => '1'], ['a' => '1', 'sign_type' => 'HMAC-SHA256'], ['a' => '1', 'sign_type' => '']] as $params) {
+            $this->assertTrue($client->verify($params + ['sign' => $client->sign($params)]));
+        }
     }
 
     public function testJsapiParams(): void

@@ -9,6 +9,7 @@ use PHPUnit\Framework\TestCase;
 use WxPay\ApiException;
 use WxPay\Bill;
 use WxPay\Client;
+use WxPay\InvalidArgumentException;
 use WxPay\Signer;
 use WxPay\Tests\Support\UsesMock;
 
@@ -49,9 +50,29 @@ final class IntegrationCallsTest extends TestCase
         yield 'APP' => ['APP', [], 'prepay_id'];
         yield 'MWEB' => [
             'MWEB',
-            ['scene_info' => ['h5_info' => ['type' => 'Wap', 'wap_url' => 'https://shop.example', 'wap_name' => 'shop']]],
+            [
+                'scene_info' => ['h5_info' => ['type' => 'Wap', 'wap_url' => 'https://shop.example', 'wap_name' => 'shop']],
+                'spbill_create_ip' => '203.0.113.7',
+            ],
             'mweb_url',
         ];
+    }
+
+    public function testMwebNeedsThePayersIpAndNothingIsSentWithout(): void
+    {
+        // A configured address is the server's, never the payer's.
+        $client = $this->mock->client(['spbill_create_ip' => '198.51.100.1']);
+        $before = $this->mock->stats()['requests'];
+        try {
+            $client->unifiedOrder([
+                'body' => 'h5', 'out_trade_no' => self::newNo('H'), 'total_fee' => 1, 'trade_type' => 'MWEB',
+                'scene_info' => ['h5_info' => ['type' => 'Wap', 'wap_url' => 'https://shop.example', 'wap_name' => 'shop']],
+            ]);
+            $this->fail('must throw');
+        } catch (InvalidArgumentException $e) {
+            $this->assertStringStartsWith('spbill_create_ip is required when trade_type is MWEB', $e->getMessage());
+        }
+        $this->assertSame($before + 1, $this->mock->stats()['requests'], 'only the stats call itself');
     }
 
     /** @dataProvider tradeTypes */

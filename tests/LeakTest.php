@@ -31,11 +31,12 @@ final class LeakTest extends TestCase
     {
         $client = new Client(Notifies::config());
         $fields = Notifies::paymentFields();
+        $hmacFields = ['sign_type' => 'HMAC-SHA256'] + $fields;
         $xml = Notifies::payment();
         $forged = str_replace($fields['sign'], str_repeat('0', 32), $xml);
         $refund = Notifies::refund();
         $ops = [
-            'Signer::sign' => static fn () => Signer::sign($fields, Notifies::KEY, 'HMAC-SHA256'),
+            'Signer::sign' => static fn () => Signer::sign($hmacFields, Notifies::KEY, 'HMAC-SHA256'),
             'Signer::verify' => static fn () => Signer::verify($fields, Notifies::KEY),
             'Xml::encode' => static fn () => Xml::encode($fields),
             'Xml::decode' => static fn () => Xml::decode($xml),

@@ -130,6 +130,25 @@ final class SignerTest extends TestCase
         $this->assertFalse(Signer::verify($params + ['sign' => '0E' . str_repeat('0', 30)], 'k'));
     }
 
+    public function testKeyThatIsNotUtf8IsRefused(): void
+    {
+        foreach ([fn () => Signer::sign(['a' => '1'], "k\xff"), fn () => Signer::verify(['a' => '1', 'sign' => 'X'], "k\xff")] as $call) {
+            try {
+                $call();
+                $this->fail('must throw');
+            } catch (InvalidArgumentException $e) {
+                $this->assertSame('key must be UTF-8 text', $e->getMessage());
+            }
+        }
+    }
+
+    public function testSignRefusesADeclaredSignTypeOfAnotherAlgorithm(): void
+    {
+        $this->expectException(InvalidArgumentException::class);
+        $this->expectExceptionMessage('sign_type "MD5" in the parameters differs from HMAC-SHA256');
+        Signer::sign(['a' => '1', 'sign_type' => 'MD5'], 'k', 'HMAC-SHA256');
+    }
+
     public function testSignTypeDowngradeIsRefused(): void
     {
         $params = ['a' => '1', 'sign_type' => 'MD5'];

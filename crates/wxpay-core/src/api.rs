@@ -322,6 +322,7 @@ fn fresh_nonce() -> Result<String> {
 
 /// `notify_url` and `spbill_create_ip`: required by WeChat but the same on most calls.
 fn fill_defaults(fields: &mut Fields, config: &Config, api: Api) {
+    let payer_ip_needed = api == Api::UnifiedOrder && get(fields, "trade_type") == Some("MWEB");
     let mut default = |name: &str, value: Option<&str>| {
         if let Some(value) = value
             && get(fields, name).is_none_or(str::is_empty)
@@ -333,9 +334,12 @@ fn fill_defaults(fields: &mut Fields, config: &Config, api: Api) {
     if api == Api::UnifiedOrder {
         default("notify_url", config.notify_url.as_deref());
     }
-    if matches!(api, Api::UnifiedOrder | Api::Micropay) {
-        // The server's own address is the documented value for NATIVE (docs/protocol.md §3.3); a
-        // loopback address is what a server that does not know its public one can say.
+    // The server's own address is the documented value for NATIVE (docs/protocol.md §3.3); a loopback
+    // address is what a server that does not know its public one can say. JSAPI and APP
+    // should carry the payer's address (docs/protocol.md §8), but the spec is silent on WeChat refusing
+    // the server's there, and on which address micropay wants; so those keep the default.
+    // MWEB is checked against the payer's real address: no default (see check_required).
+    if matches!(api, Api::UnifiedOrder | Api::Micropay) && !payer_ip_needed {
         default(
             "spbill_create_ip",
             Some(config.spbill_create_ip.as_deref().unwrap_or("127.0.0.1")),
@@ -350,6 +354,15 @@ fn present(fields: &[(String, String)], name: &str) -> bool {
 /// Required fields, one-of rules and the trade_type rules of unifiedorder (docs/protocol.md §3.3).
 fn check_required(fields: &[(String, String)], api: Api, config: &Config) -> Result<()> {
     let spec = api.spec();
+    // Before the generic rule, which would not say why this one has no default.
+    if api == Api::UnifiedOrder
+        && get(fields, "trade_type") == Some("MWEB")
+        && !present(fields, "spbill_create_ip")
+    {
+        return Err(Error::InvalidArgument(
+            "spbill_create_ip is required when trade_type is MWEB: WeChat checks it against the payer's real IP; pass the browser's address".into(),
+        ));
+    }
     if let Some(missing) = spec.required.iter().find(|n| !present(fields, n)) {
         return Err(Error::InvalidArgument(format!(
             "{missing} is required by {}",
@@ -710,8 +723,13 @@ mod tests {
             ),
             (
                 Api::UnifiedOrder,
-                unified("MWEB", &[]),
+                unified("MWEB", &[("spbill_create_ip", "203.0.113.9")]),
                 "scene_info is required when trade_type is MWEB",
+            ),
+            (
+                Api::UnifiedOrder,
+                unified("MWEB", &[("scene_info", "{}")]),
+                "spbill_create_ip is required when trade_type is MWEB: WeChat checks it against the payer's real IP; pass the browser's address",
             ),
             (
                 Api::UnifiedOrder,
@@ -758,6 +776,54 @@ mod tests {
         for (api, params, expected) in cases {
             let m = invalid(prepare(Some(api), &c, params));
             assert!(m.starts_with(expected), "{m}");
+        }
+    }
+
+    #[test]
+    fn only_mweb_needs_the_payers_ip() {
+        // The configured address is the server's: never the payer's.
+        let c = config(&[
+            ("notify_url", "https://shop.example/n"),
+            ("spbill_create_ip", "10.0.0.1"),
+        ]);
+        let mweb = |extra: &[(&str, &str)]| {
+            let mut p = f(&[
+                ("body", "b"),
+                ("out_trade_no", "H1"),
+                ("total_fee", "1"),
+                ("trade_type", "MWEB"),
+                ("scene_info", r#"{"h5_info":{"type":"Wap"}}"#),
+            ]);
+            p.extend(f(extra));
+            p
+        };
+        for refused in [mweb(&[]), mweb(&[("spbill_create_ip", "")])] {
+            let m = invalid(prepare(Some(Api::UnifiedOrder), &c, refused));
+            assert!(
+                m.starts_with("spbill_create_ip is required when trade_type is MWEB"),
+                "{m}"
+            );
+        }
+        let payer = [("spbill_create_ip", "203.0.113.9")];
+        for (trade_type, given, sent) in [
+            ("MWEB", &payer[..], "203.0.113.9"),
+            ("NATIVE", &[], "10.0.0.1"),
+            ("JSAPI", &[], "10.0.0.1"),
+            ("APP", &[], "10.0.0.1"),
+        ] {
+            let mut params = mweb(given);
+            params.retain(|(k, _)| k != "trade_type");
+            params.extend(f(&[
+                ("trade_type", trade_type),
+                ("openid", "o1"),
+                ("product_id", "p1"),
+            ]));
+            let p = prepare(Some(Api::UnifiedOrder), &c, params).unwrap();
+            assert_eq!(
+                get(&p.fields, "spbill_create_ip"),
+                Some(sent),
+                "{trade_type}"
+            );
         }
     }
 

@@ -41,6 +41,8 @@ fn malformed(line: usize, what: String) -> Error {
     Error::InvalidArgument(format!("bill line {line}: {what}"))
 }
 
+/// A header's column names: none empty, none twice (a record maps names to values, so a
+/// repeated name would silently lose a value).
 fn header(line: usize, text: &str) -> Result<Vec<String>> {
     let names: Vec<String> = text.split(',').map(str::to_owned).collect();
     if names.iter().any(String::is_empty) {
@@ -48,6 +50,14 @@ fn header(line: usize, text: &str) -> Result<Vec<String>> {
             line,
             format!("header has an empty column name: \"{text}\""),
         ));
+    }
+    for (i, name) in names.iter().enumerate() {
+        if names[..i].contains(name) {
+            return Err(malformed(
+                line,
+                format!("header names column \"{name}\" twice"),
+            ));
+        }
     }
     Ok(names)
 }
@@ -223,6 +233,14 @@ mod tests {
             "bill line 2: empty line inside the bill"
         );
         assert!(refusal("a,,b\ns\n`1").contains("empty column name"));
+        assert_eq!(
+            refusal("a,b,a\n`1,`2,`3\ns\n`1"),
+            "bill line 1: header names column \"a\" twice"
+        );
+        assert_eq!(
+            refusal("a,b\n`1,`2\ns,t,s\n`1,`2,`3"),
+            "bill line 3: header names column \"s\" twice"
+        );
         assert!(parse(&[0xff, 0xfe]).is_err());
     }
 }

@@ -1,5 +1,5 @@
 //! The blocking client: every v2 call over pooled HTTPS, with retries, failover, the sandbox
-//! and the micropay settle pattern. Each public method runs on the per-process runtime of
+//! and the micropay settle pattern. Each public method runs on the per-thread runtime of
 //! [`crate::http`]; the work inside is async so that [`Client::query_orders`] can overlap
 //! many calls on that one thread. Every public call is bounded by [`Config::deadline`].
 
@@ -22,8 +22,6 @@ pub const RETRY_DELAY: Duration = Duration::from_millis(100);
 pub const MICROPAY_UNKNOWN_ERR_CODES: &[&str] = &["SYSTEMERROR", "BANKERROR", "USERPAYING"];
 /// The official SDK stops reversing after this many `recall=Y` answers.
 pub const REVERSE_MAX_CALLS: u32 = 10;
-/// Concurrent order queries when the caller does not say (the PHP face's default too).
-pub const DEFAULT_CONCURRENCY: usize = 16;
 /// At most this many order queries in flight: each may hold a connection, and the pool
 /// keeps only [`http::POOL_MAX_IDLE_PER_HOST`] of them afterwards.
 pub const MAX_CONCURRENCY: usize = 32;
@@ -364,7 +362,7 @@ impl Client {
     }
 
     /// The config requests are signed and verified with: the client's own, or in sandbox
-    /// mode the sandbox key with MD5 (fetched once per process and merchant).
+    /// mode the sandbox key with MD5 (fetched once per thread and merchant).
     async fn signing_config(&self, deadline: Deadline) -> Result<Cow<'_, Config>> {
         if !self.config.sandbox {
             return Ok(Cow::Borrowed(&self.config));
@@ -411,7 +409,7 @@ impl Client {
     /// transport failures and [`RETRY_ERR_CODES`] up to `config.retries` times for
     /// retry-safe calls (identical body), plus one free retry of a connection closed
     /// before the answer; for other calls only a failed connect (nothing was sent). A
-    /// transport failure also moves this process to the backup URL when failover is on.
+    /// transport failure also moves this thread to the backup URL when failover is on.
     /// Each attempt gets `config.timeout` or what is left of `deadline`, whichever is less;
     /// when the deadline ends the call, the error is an [`HttpError`] that says so.
     async fn exchange<T>(

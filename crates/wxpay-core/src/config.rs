@@ -46,6 +46,9 @@ pub enum Value {
     Int(i64),
     Float(f64),
     Str(String),
+    /// A string that is not UTF-8: refused, never converted (a converted key would sign
+    /// with other bytes than the merchant's).
+    NotUtf8,
     /// Anything else (array, object): named for the error message.
     Other(&'static str),
 }
@@ -58,6 +61,7 @@ impl Value {
             Self::Int(_) => "int",
             Self::Float(_) => "float",
             Self::Str(_) => "string",
+            Self::NotUtf8 => "non-UTF-8 string",
             Self::Other(t) => t,
         }
     }
@@ -124,6 +128,7 @@ fn string(key: &str, value: Value) -> Result<Option<String>> {
         Value::Str(s) if s.is_empty() => Ok(None),
         Value::Str(s) => Ok(Some(s)),
         Value::Int(i) if key != "key" => Ok(Some(i.to_string())),
+        other @ Value::NotUtf8 => Err(bad(key, "must be UTF-8 text", &other)),
         other => Err(bad(key, "must be a string", &other)),
     }
 }
@@ -388,6 +393,12 @@ mod tests {
         let mut e = base();
         e[2].1 = Value::Int(5);
         assert!(err(e).contains("\"key\" must be a string, int given"));
+        let mut e = base();
+        e[2].1 = Value::NotUtf8;
+        assert_eq!(
+            err(e),
+            "config \"key\" must be UTF-8 text, non-UTF-8 string given"
+        );
         let mut e = base();
         e.push(("timeout".into(), Value::Float(-1.0)));
         assert!(err(e).contains("\"timeout\" must be more than 0"));

@@ -1,18 +1,27 @@
-//! Per-process HTTP machinery: one current-thread tokio runtime and the reqwest clients that
-//! own its pooled connections, kept together in a static and rebuilt when the process id
-//! changes (php-fpm forks workers after module init; threads and sockets inherited from the
-//! parent are unusable; checked with pcntl_fork and php-fpm). Nothing is created before the
-//! first call.
+//! Per-thread HTTP machinery: one current-thread tokio runtime and the reqwest clients that
+//! own its pooled connections, kept together in a thread-local and rebuilt when the process
+//! id changes (php-fpm forks workers after module init; threads and sockets inherited from
+//! the parent are unusable; checked with pcntl_fork and php-fpm). Nothing is created before
+//! the first call.
 //!
-//! Also per process: the failover state of each primary URL and the cached sandbox keys.
+//! Per thread rather than per process: under ZTS PHP every thread serves its own requests,
+//! and a shared current-thread runtime would run their calls one at a time. Threads share
+//! nothing here, so they neither wait for nor race each other. Under NTS there is one thread
+//! and so one runtime per process, as before.
+//!
+//! Also per thread: the failover state of each primary URL and the cached sandbox keys.
 
 use crate::config::{Config, Secret};
 use crate::error::{Error, HttpError, Result};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::MetadataExt;
+use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 
@@ -138,7 +147,7 @@ fn build_client(key: &ClientKey) -> Result<reqwest::Client> {
         .map_err(|e| Error::Config(format!("HTTP client setup failed: {e}")))
 }
 
-/// At most this many reqwest clients (each with its pool) are kept per process; the least
+/// At most this many reqwest clients (each with its pool) are kept per thread; the least
 /// recently used goes first. A worker that varies timeouts per request or serves many
 /// merchant certificates would otherwise grow without bound.
 pub const MAX_CLIENTS: usize = 16;
@@ -152,7 +161,9 @@ struct Cached {
 
 struct Process {
     pid: u32,
-    runtime: Arc<Runtime>,
+    runtime: Rc<Runtime>,
+    /// The runtime's descriptors of its epoll instance, to find what a forked child closes.
+    epolls: Vec<RawFd>,
     clients: HashMap<ClientKey, Cached>,
     tick: u64,
     /// Primary base URL → end of its cool-down.
@@ -161,38 +172,149 @@ struct Process {
     sandbox_keys: HashMap<(String, String), Secret>,
 }
 
-static PROCESS: Mutex<Option<Process>> = Mutex::new(None);
+/// This thread's state, dropped when the thread ends; but one inherited through a fork is
+/// abandoned, never dropped, even at exit: dropping its connections would deregister them
+/// from the epoll instance the parent shares, and the parent's next call on them would wait
+/// for an answer it is never woken for.
+struct Slot(Option<Process>);
 
-fn with_process<T>(f: impl FnOnce(&mut Process) -> Result<T>) -> Result<T> {
-    let mut guard = PROCESS.lock().unwrap_or_else(PoisonError::into_inner);
-    let pid = std::process::id();
-    if let Some(inherited) = guard.take_if(|p| p.pid != pid) {
-        // Built by the parent before a fork: its runtime's threads do not exist here, so
-        // dropping it could block on them. Leaking one runtime per fork is the safe cost.
-        std::mem::forget(inherited);
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(inherited) = self.0.take_if(|p| p.pid != std::process::id()) {
+            inherited.abandon();
+        }
     }
-    let process = match &mut *guard {
-        Some(process) => process,
-        empty => empty.insert(Process {
+}
+
+thread_local! {
+    static PROCESS: RefCell<Slot> = const { RefCell::new(Slot(None)) };
+}
+
+/// Inode and device of the file behind this process's descriptor `fd`.
+fn identity(fd: RawFd) -> Option<(u64, u64)> {
+    let meta = std::fs::metadata(format!("/proc/self/fd/{fd}")).ok()?;
+    Some((meta.ino(), meta.dev()))
+}
+
+fn is_epoll(fd: RawFd) -> bool {
+    std::fs::read_link(format!("/proc/self/fd/{fd}"))
+        .is_ok_and(|target| target.as_os_str() == "anon_inode:[eventpoll]")
+}
+
+/// What the epoll instance behind `epoll` watches: (descriptor, inode, device) as the kernel
+/// lists them, from lines like "tfd:  9 events: 19 data: 0  pos:0 ino:1a2b sdev:8".
+fn registrations(epoll: RawFd) -> Vec<(RawFd, u64, u64)> {
+    let Ok(info) = std::fs::read_to_string(format!("/proc/self/fdinfo/{epoll}")) else {
+        return Vec::new();
+    };
+    info.lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            if words.next()? != "tfd:" {
+                return None;
+            }
+            let fd = words.next()?.parse().ok()?;
+            let hex = |name: &str| {
+                line.split_whitespace()
+                    .find_map(|w| w.strip_prefix(name))
+                    .and_then(|v| u64::from_str_radix(v, 16).ok())
+            };
+            Some((fd, hex("ino:")?, user_dev(hex("sdev:")?)))
+        })
+        .collect()
+}
+
+/// A device number as the kernel prints it in fdinfo (major << 20 | minor) in the encoding
+/// `stat` returns; they differ once a minor passes 255 (many mounts).
+fn user_dev(kernel: u64) -> u64 {
+    let (major, minor) = (kernel >> 20, kernel & 0xf_ffff);
+    (minor & 0xff) | (major << 8) | ((minor & !0xff) << 12)
+}
+
+/// The descriptors of `runtime`'s epoll instance (tokio holds two, a duplicate for its
+/// registry). Found by registering a probe socket with the runtime and looking for the
+/// instances that list it: other runtimes, of other threads, list other sockets.
+fn runtime_epolls(runtime: &Runtime) -> Vec<RawFd> {
+    let _context = runtime.enter();
+    let Ok((probe, _peer)) = tokio::net::UnixStream::pair() else {
+        return Vec::new();
+    };
+    let probe_fd = std::os::fd::AsRawFd::as_raw_fd(&probe);
+    let Some(probe_id) = identity(probe_fd) else {
+        return Vec::new();
+    };
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return Vec::new();
+    };
+    dir.filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd| is_epoll(fd))
+        .filter(|&fd| {
+            registrations(fd)
+                .iter()
+                .any(|&(tfd, ino, dev)| tfd == probe_fd && (ino, dev) == probe_id)
+        })
+        .collect()
+}
+
+impl Process {
+    fn new(pid: u32) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                Error::Http(HttpError {
+                    message: format!("cannot start the HTTP runtime: {e}"),
+                    ..HttpError::default()
+                })
+            })?;
+        Ok(Self {
             pid,
-            runtime: Arc::new(
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| {
-                        Error::Http(HttpError {
-                            message: format!("cannot start the HTTP runtime: {e}"),
-                            ..HttpError::default()
-                        })
-                    })?,
-            ),
+            epolls: runtime_epolls(&runtime),
+            runtime: Rc::new(runtime),
             clients: HashMap::new(),
             tick: 0,
             down_until: HashMap::new(),
             sandbox_keys: HashMap::new(),
-        }),
-    };
-    f(process)
+        })
+    }
+
+    /// In a child forked after this state was built: closes the child's copies of the
+    /// runtime's descriptors (its epoll instance, waker and pooled connections), so that
+    /// they do not pile up over generations of forks. Nothing is sent or shut down: the
+    /// parent keeps using the same connections. The rest is leaked, not dropped: dropping
+    /// would wait for the parent's runtime threads, which do not exist here.
+    fn abandon(self) {
+        for fd in self.inherited_descriptors() {
+            // SAFETY: `fd` is open and is the very file the inherited runtime owns (checked
+            // by inode); nothing else in this process uses it, and the leaked state that
+            // does is never touched again.
+            drop(unsafe { OwnedFd::from_raw_fd(fd) });
+        }
+        std::mem::forget(self);
+    }
+
+    /// What the runtime registered and still holds, then its epoll descriptors. The epoll
+    /// instance is shared with the parent, which may register new connections after the
+    /// fork under numbers that mean other files here: a registration counts only when the
+    /// descriptor with its number here is the same file.
+    fn inherited_descriptors(&self) -> Vec<RawFd> {
+        let epolls: Vec<RawFd> = self
+            .epolls
+            .iter()
+            .copied()
+            .filter(|&fd| is_epoll(fd))
+            .collect();
+        let Some(&epoll) = epolls.first() else {
+            return Vec::new();
+        };
+        let mut fds: Vec<RawFd> = registrations(epoll)
+            .into_iter()
+            .filter(|&(fd, ino, dev)| !epolls.contains(&fd) && identity(fd) == Some((ino, dev)))
+            .map(|(fd, _, _)| fd)
+            .collect();
+        fds.extend(epolls);
+        fds
+    }
 }
 
 impl Process {
@@ -213,7 +335,21 @@ async fn run_pending_tasks() {
     }
 }
 
-/// Runs `future` to completion on this process's runtime, after closing the connections
+fn with_process<T>(f: impl FnOnce(&mut Process) -> Result<T>) -> Result<T> {
+    PROCESS.with_borrow_mut(|Slot(slot)| {
+        let pid = std::process::id();
+        if let Some(inherited) = slot.take_if(|p| p.pid != pid) {
+            inherited.abandon();
+        }
+        let process = match slot {
+            Some(process) => process,
+            empty => empty.insert(Process::new(pid)?),
+        };
+        f(process)
+    })
+}
+
+/// Runs `future` to completion on this thread's runtime, after closing the connections
 /// that were idle too long and before returning, closing those the pool did not keep.
 pub fn block_on<F: Future>(future: F) -> Result<F::Output> {
     if tokio::runtime::Handle::try_current().is_ok() {
@@ -225,7 +361,7 @@ pub fn block_on<F: Future>(future: F) -> Result<F::Output> {
     }
     let runtime = with_process(|p| {
         p.reap_idle(Instant::now());
-        Ok(Arc::clone(&p.runtime))
+        Ok(Rc::clone(&p.runtime))
     })?;
     Ok(runtime.block_on(async {
         run_pending_tasks().await;
@@ -235,7 +371,7 @@ pub fn block_on<F: Future>(future: F) -> Result<F::Output> {
     }))
 }
 
-/// This process's client for `key`, built on first use.
+/// This thread's client for `key`, built on first use.
 pub fn client(key: &ClientKey) -> Result<reqwest::Client> {
     with_process(|p| {
         p.tick += 1;
@@ -538,12 +674,16 @@ mod tests {
         );
     }
 
-    /// Tests that inspect or reset the per-process state run one at a time.
-    static PROCESS_TESTS: Mutex<()> = Mutex::new(());
+    #[test]
+    fn device_numbers_in_stat_encoding() {
+        assert_eq!(user_dev(9), 9);
+        assert_eq!(user_dev((8 << 20) | 1), (8 << 8) | 1);
+        // Minor 300 of the unnamed major 0, as on a host with many mounts.
+        assert_eq!(user_dev(300), 0x2c | (0x100 << 12));
+    }
 
     #[test]
     fn client_cache_is_bounded_and_keeps_the_recent_ones() {
-        let _serial = PROCESS_TESTS.lock().unwrap_or_else(PoisonError::into_inner);
         let timed = |ms: u64| ClientKey {
             timeout: Duration::from_millis(1000 + ms),
             ..key(None)
@@ -564,7 +704,6 @@ mod tests {
 
     #[test]
     fn clients_idle_longer_than_the_pool_timeout_are_dropped() {
-        let _serial = PROCESS_TESTS.lock().unwrap_or_else(PoisonError::into_inner);
         let idle = ClientKey {
             timeout: Duration::from_millis(4321),
             ..key(None)
@@ -589,16 +728,146 @@ mod tests {
 
     #[test]
     fn state_is_rebuilt_when_the_pid_changes() {
-        let _serial = PROCESS_TESTS.lock().unwrap_or_else(PoisonError::into_inner);
-        let first = with_process(|p| Ok(Arc::as_ptr(&p.runtime))).unwrap();
+        let first = with_process(|p| Ok(Rc::as_ptr(&p.runtime))).unwrap();
         // Pretend the state was inherited from a parent process.
         with_process(|p| {
             p.pid = 0;
             Ok(())
         })
         .unwrap();
-        let second = with_process(|p| Ok(Arc::as_ptr(&p.runtime))).unwrap();
+        let second = with_process(|p| Ok(Rc::as_ptr(&p.runtime))).unwrap();
         assert_ne!(first, second);
         assert_eq!(with_process(|p| Ok(p.pid)).unwrap(), std::process::id());
+    }
+
+    /// A keep-alive HTTP/1.1 server on loopback that answers every POST with `ok` after
+    /// `delay`, one thread per connection.
+    fn server(delay: Duration) -> String {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut stream = stream;
+                    loop {
+                        let mut length = 0;
+                        loop {
+                            let mut line = String::new();
+                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if let Some(v) =
+                                line.to_ascii_lowercase().strip_prefix("content-length:")
+                            {
+                                length = v.trim().parse().unwrap();
+                            }
+                            if line == "\r\n" {
+                                break;
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        reader.read_exact(&mut body).unwrap();
+                        std::thread::sleep(delay);
+                        let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                        if stream.write_all(answer).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        url
+    }
+
+    fn post_ok(url: &str) {
+        let client = client(&key(None)).unwrap();
+        let body = block_on(post(&client, url, "/x", "<xml/>".into(), 64)).unwrap();
+        assert_eq!(body.unwrap(), b"ok");
+    }
+
+    /// ZTS: every thread has its own runtime, so calls from several threads overlap instead
+    /// of taking turns; each thread's state is dropped when it exits (with a pooled
+    /// connection still open), which must not panic.
+    #[test]
+    fn threads_have_their_own_runtime_and_do_not_wait_for_each_other() {
+        const THREADS: usize = 4;
+        let delay = Duration::from_millis(400);
+        let url = server(delay);
+        let all_built = Arc::new(std::sync::Barrier::new(THREADS));
+        let started = Instant::now();
+        let threads: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let (url, all_built) = (url.clone(), Arc::clone(&all_built));
+                std::thread::spawn(move || {
+                    post_ok(&url);
+                    // Every thread's state is alive at once, so their addresses differ
+                    // unless the runtime is shared.
+                    let runtime = with_process(|p| Ok(Rc::as_ptr(&p.runtime) as usize)).unwrap();
+                    all_built.wait();
+                    runtime
+                })
+            })
+            .collect();
+        let mut runtimes: Vec<usize> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        let elapsed = started.elapsed();
+        runtimes.sort_unstable();
+        runtimes.dedup();
+        assert_eq!(runtimes.len(), THREADS);
+        assert!(
+            elapsed < delay * 3,
+            "{THREADS} calls of {delay:?} took {elapsed:?}: they ran one at a time"
+        );
+    }
+
+    fn socket_inode(fd: RawFd) -> Option<u64> {
+        let target = std::fs::read_link(format!("/proc/self/fd/{fd}")).ok()?;
+        if !target.to_string_lossy().starts_with("socket:") {
+            return None;
+        }
+        std::fs::metadata(format!("/proc/self/fd/{fd}"))
+            .ok()
+            .map(|m| m.ino())
+    }
+
+    /// What a forked child does with the state it inherited, done here by pretending the
+    /// pid changed: the runtime's epoll instance, waker and pooled connection are closed.
+    #[test]
+    fn inherited_descriptors_are_closed() {
+        let url = server(Duration::ZERO);
+        let sockets = || -> Vec<(RawFd, u64)> {
+            let inherited = with_process(|p| Ok(p.inherited_descriptors())).unwrap();
+            let epolls = with_process(|p| Ok(p.epolls.clone())).unwrap();
+            assert!(!epolls.is_empty(), "the runtime's epoll instance is found");
+            assert!(inherited.ends_with(&epolls), "{inherited:?}");
+            inherited
+                .iter()
+                .filter_map(|&fd| socket_inode(fd).map(|ino| (fd, ino)))
+                .collect()
+        };
+        // Before any call: tokio's signal socket at most (when a crate in the build turns
+        // that feature on); the signal socket is a duplicate of a process-wide one, so a
+        // new runtime may get it back under the same number: only the connection is checked.
+        let idle = sockets();
+        post_ok(&url);
+        let mut connections = sockets();
+        connections.retain(|s| !idle.contains(s));
+        assert_eq!(
+            connections.len(),
+            1,
+            "one pooled connection: {connections:?}"
+        );
+        with_process(|p| {
+            p.pid = 0;
+            Ok(())
+        })
+        .unwrap();
+        with_process(|_| Ok(())).unwrap();
+        for (fd, ino) in connections {
+            assert_ne!(socket_inode(fd), Some(ino), "descriptor {fd} is still open");
+        }
+        // The new state works.
+        post_ok(&url);
     }
 }

@@ -2,6 +2,7 @@
 //! `k=v&…&key=KEY`, MD5 or HMAC-SHA256, uppercase hex. Verification is pinned to one type and
 //! constant-time.
 
+use crate::error::Error;
 use hmac::{KeyInit, Mac};
 use md5::{Digest, Md5};
 use sha2::Sha256;
@@ -228,6 +229,24 @@ pub fn sign_pairs_using(
     })
 }
 
+/// [`sign_pairs_using`] for parameters that may carry their own `sign_type`: it must name
+/// `sign_type` ([`check_declared_type`]), so that nothing is signed that verification with
+/// the same type would refuse.
+pub fn sign_declared_pairs_using(
+    pairs: &mut [Pair<'_>],
+    key: &[u8],
+    sign_type: SignType,
+    md5: Md5Fn,
+) -> Result<Signature, Error> {
+    check_declared_type(pairs, sign_type).map_err(|e| match e {
+        VerifyError::SignTypeMismatch { declared, .. } => Error::InvalidArgument(format!(
+            "sign_type \"{declared}\" in the parameters differs from {sign_type}, the type they are signed with"
+        )),
+        other => Error::InvalidArgument(other.to_string()),
+    })?;
+    Ok(sign_pairs_using(pairs, key, sign_type, md5))
+}
+
 fn digest(message: &[u8], key: &[u8], sign_type: SignType, md5: Md5Fn) -> Signature {
     match sign_type {
         SignType::Md5 => Signature::from_digest(&md5(message)),
@@ -245,6 +264,17 @@ fn wipe(buf: &mut [u8]) {
     buf.fill(0);
     // The buffer is about to die: make the zeroes observable so they are not optimised away.
     std::hint::black_box(buf);
+}
+
+/// The API key as given to a signing call: non-empty UTF-8 text, as the merchant console
+/// issues it (32 ASCII characters). Bytes that are not UTF-8 are refused rather than
+/// converted, which would sign with another key than PHP's `md5()` of the same string.
+pub fn api_key(key: &[u8]) -> Result<&str, Error> {
+    if key.is_empty() {
+        return Err(Error::InvalidArgument("key must not be empty".into()));
+    }
+    // Nothing about the bytes is said: they are a secret.
+    std::str::from_utf8(key).map_err(|_| Error::InvalidArgument("key must be UTF-8 text".into()))
 }
 
 /// Signs any sequence of string-like name/value pairs.
@@ -293,6 +323,22 @@ impl fmt::Display for VerifyError {
 
 impl std::error::Error for VerifyError {}
 
+/// `sign_type`, when present and non-empty, must name `sign_type`: it is signed too, so a
+/// message that declares one algorithm and is signed with another never verifies.
+pub fn check_declared_type(pairs: &[Pair<'_>], sign_type: SignType) -> Result<(), VerifyError> {
+    match pairs.iter().find(|(name, _)| *name == b"sign_type") {
+        Some((_, declared))
+            if !declared.is_empty() && *declared != sign_type.as_str().as_bytes() =>
+        {
+            Err(VerifyError::SignTypeMismatch {
+                declared: String::from_utf8_lossy(declared).into_owned(),
+                pinned: sign_type,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Verifies gathered pairs that include `sign`, with the algorithm pinned by the caller.
 /// `sign_type`, when present and non-empty, must name the pinned algorithm.
 pub fn verify_pairs(
@@ -310,21 +356,9 @@ pub fn verify_pairs_using(
     pinned: SignType,
     md5: Md5Fn,
 ) -> Result<(), VerifyError> {
-    let mut received: Option<&[u8]> = None;
-    for (name, value) in pairs.iter() {
-        match *name {
-            b"sign" => received = Some(value),
-            b"sign_type" if !value.is_empty() && *value != pinned.as_str().as_bytes() => {
-                return Err(VerifyError::SignTypeMismatch {
-                    declared: String::from_utf8_lossy(value).into_owned(),
-                    pinned,
-                });
-            }
-            _ => {}
-        }
-    }
-    let received = match received {
-        Some(s) if !s.is_empty() => s,
+    check_declared_type(pairs, pinned)?;
+    let received = match pairs.iter().find(|(name, _)| *name == b"sign") {
+        Some((_, s)) if !s.is_empty() => *s,
         _ => return Err(VerifyError::Missing),
     };
     if received.len() != pinned.hex_len() {
@@ -497,6 +531,19 @@ mod tests {
     }
 
     #[test]
+    fn api_key_must_be_nonempty_utf8() {
+        assert_eq!(api_key(b"K"), Ok("K"));
+        assert_eq!(
+            api_key(b""),
+            Err(Error::InvalidArgument("key must not be empty".into()))
+        );
+        assert_eq!(
+            api_key(b"ab\xff"),
+            Err(Error::InvalidArgument("key must be UTF-8 text".into()))
+        );
+    }
+
+    #[test]
     fn verify_refuses_downgrade_by_sign_type() {
         // A message signed with MD5 that says so is refused by an HMAC-pinned verifier.
         let v = signed(&[("a", "1"), ("sign_type", "MD5")], "key", SignType::Md5);
@@ -506,6 +553,23 @@ mod tests {
                 declared: "MD5".into(),
                 pinned: SignType::HmacSha256
             })
+        );
+        // Signing such a message with the other type is refused, naming sign_type.
+        let mut pairs = [(&b"a"[..], &b"1"[..]), (b"sign_type", b"MD5")];
+        match sign_declared_pairs_using(&mut pairs, b"key", SignType::HmacSha256, md5) {
+            Err(Error::InvalidArgument(m)) => assert_eq!(
+                m,
+                "sign_type \"MD5\" in the parameters differs from HMAC-SHA256, the type they are signed with"
+            ),
+            other => panic!("{:?}", other.map(|s| s.as_str().to_owned())),
+        }
+        let matching = sign_declared_pairs_using(&mut pairs, b"key", SignType::Md5, md5)
+            .map(|s| s.as_str().to_owned());
+        assert_eq!(
+            matching,
+            Ok(sign_pairs(&mut pairs, b"key", SignType::Md5)
+                .as_str()
+                .to_owned())
         );
         // Without sign_type the pinned type is used and the length gives it away.
         let v = signed(&[("a", "1")], "key", SignType::Md5);
