@@ -20,7 +20,9 @@ if ($dir === '' || count($parts) !== 2 || !preg_match('/^[A-Za-z0-9_-]+$/', $par
 }
 [$mode, $tag] = $parts;
 $attempt = count(glob("$dir/$tag.*.xml") ?: []) + 1;
-file_put_contents("$dir/$tag.$attempt.xml", file_get_contents('php://input'));
+// Written aside and renamed: a test polling for the file never reads it half-written.
+file_put_contents("$dir/$tag.$attempt.part", file_get_contents('php://input'));
+rename("$dir/$tag.$attempt.part", "$dir/$tag.$attempt.xml");
 $fail = '<xml><return_code><![CDATA[FAIL]]></return_code><return_msg><![CDATA[not yet]]></return_msg></xml>';
 header('Content-Type: text/xml');
 if ($mode === 'relay1') {
@@ -33,7 +35,8 @@ if ($mode === 'relay1') {
         CURLOPT_HTTPHEADER => ['Content-Type: text/xml'],
     ]);
     $reply = curl_exec($ch);
-    file_put_contents("$dir/$tag.$attempt.reply", is_string($reply) ? $reply : 'curl: ' . curl_error($ch));
+    file_put_contents("$dir/$tag.$attempt.part", is_string($reply) ? $reply : 'curl: ' . curl_error($ch));
+    rename("$dir/$tag.$attempt.part", "$dir/$tag.$attempt.reply");
     echo $attempt === 1 || !is_string($reply) ? $fail : $reply;
     return;
 }

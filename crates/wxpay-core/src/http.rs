@@ -783,7 +783,15 @@ mod tests {
 
     fn post_ok(url: &str) {
         let client = client(&key(None)).unwrap();
-        let body = block_on(post(&client, url, "/x", "<xml/>".into(), 64)).unwrap();
+        let body = block_on(post(
+            &client,
+            url,
+            "/x",
+            "<xml/>".into(),
+            64,
+            Duration::from_secs(5),
+        ))
+        .unwrap();
         assert_eq!(body.unwrap(), b"ok");
     }
 
