@@ -12,13 +12,19 @@
  * - signatures are compared in constant time (the SDK used `==`);
  * - XML is read by WxPay\Xml::decode: a DOCTYPE, entities, nesting or a duplicate field are
  *   refused (the SDK relied on libxml_disable_entity_loader(), deprecated on PHP 8).
+ *
+ * The request objects keep every SDK accessor as an explicit method; those of a field that
+ * several of them carry (appid, mch_id, out_trade_no …) come from one trait per field in
+ * WxPay.Data.Fields.php, the rest are written in their class.
  */
 
 require_once __DIR__ . '/WxPay.Config.Interface.php';
 require_once __DIR__ . '/WxPay.Exception.php';
 require_once __DIR__ . '/WxPay.Bridge.php';
+require_once __DIR__ . '/WxPay.Data.Fields.php';
 
 use WxPay\Compat\Bridge;
+use WxPay\Compat\Field;
 
 /**
  * 数据对象基础类: sign, XML in and out, the values array.
@@ -301,275 +307,22 @@ class WxPayNotifyReply extends WxPayDataBaseSignMd5
 /** 统一下单输入对象. */
 class WxPayUnifiedOrder extends WxPayDataBase
 {
-    /** 设置公众账号ID。 */
-    public function SetAppid($value)
-    {
-        $this->values['appid'] = $value;
-    }
-
-    /** 获取公众账号ID的值。 */
-    public function GetAppid()
-    {
-        return $this->values['appid'] ?? null;
-    }
-
-    /** 判断公众账号ID是否存在。 */
-    public function IsAppidSet()
-    {
-        return array_key_exists('appid', $this->values);
-    }
-
-    /** 设置商户号。 */
-    public function SetMch_id($value)
-    {
-        $this->values['mch_id'] = $value;
-    }
-
-    /** 获取商户号的值。 */
-    public function GetMch_id()
-    {
-        return $this->values['mch_id'] ?? null;
-    }
-
-    /** 判断商户号是否存在。 */
-    public function IsMch_idSet()
-    {
-        return array_key_exists('mch_id', $this->values);
-    }
-
-    /** 设置设备号。 */
-    public function SetDevice_info($value)
-    {
-        $this->values['device_info'] = $value;
-    }
-
-    /** 获取设备号的值。 */
-    public function GetDevice_info()
-    {
-        return $this->values['device_info'] ?? null;
-    }
-
-    /** 判断设备号是否存在。 */
-    public function IsDevice_infoSet()
-    {
-        return array_key_exists('device_info', $this->values);
-    }
-
-    /** 设置随机字符串。 */
-    public function SetNonce_str($value)
-    {
-        $this->values['nonce_str'] = $value;
-    }
-
-    /** 获取随机字符串的值。 */
-    public function GetNonce_str()
-    {
-        return $this->values['nonce_str'] ?? null;
-    }
-
-    /** 判断随机字符串是否存在。 */
-    public function IsNonce_strSet()
-    {
-        return array_key_exists('nonce_str', $this->values);
-    }
-
-    /** 设置商品描述。 */
-    public function SetBody($value)
-    {
-        $this->values['body'] = $value;
-    }
-
-    /** 获取商品描述的值。 */
-    public function GetBody()
-    {
-        return $this->values['body'] ?? null;
-    }
-
-    /** 判断商品描述是否存在。 */
-    public function IsBodySet()
-    {
-        return array_key_exists('body', $this->values);
-    }
-
-    /** 设置商品详情。 */
-    public function SetDetail($value)
-    {
-        $this->values['detail'] = $value;
-    }
-
-    /** 获取商品详情的值。 */
-    public function GetDetail()
-    {
-        return $this->values['detail'] ?? null;
-    }
-
-    /** 判断商品详情是否存在。 */
-    public function IsDetailSet()
-    {
-        return array_key_exists('detail', $this->values);
-    }
-
-    /** 设置附加数据。 */
-    public function SetAttach($value)
-    {
-        $this->values['attach'] = $value;
-    }
-
-    /** 获取附加数据的值。 */
-    public function GetAttach()
-    {
-        return $this->values['attach'] ?? null;
-    }
-
-    /** 判断附加数据是否存在。 */
-    public function IsAttachSet()
-    {
-        return array_key_exists('attach', $this->values);
-    }
-
-    /** 设置商户订单号。 */
-    public function SetOut_trade_no($value)
-    {
-        $this->values['out_trade_no'] = $value;
-    }
-
-    /** 获取商户订单号的值。 */
-    public function GetOut_trade_no()
-    {
-        return $this->values['out_trade_no'] ?? null;
-    }
-
-    /** 判断商户订单号是否存在。 */
-    public function IsOut_trade_noSet()
-    {
-        return array_key_exists('out_trade_no', $this->values);
-    }
-
-    /** 设置货币类型。 */
-    public function SetFee_type($value)
-    {
-        $this->values['fee_type'] = $value;
-    }
-
-    /** 获取货币类型的值。 */
-    public function GetFee_type()
-    {
-        return $this->values['fee_type'] ?? null;
-    }
-
-    /** 判断货币类型是否存在。 */
-    public function IsFee_typeSet()
-    {
-        return array_key_exists('fee_type', $this->values);
-    }
-
-    /** 设置订单总金额（分）。 */
-    public function SetTotal_fee($value)
-    {
-        $this->values['total_fee'] = $value;
-    }
-
-    /** 获取订单总金额（分）的值。 */
-    public function GetTotal_fee()
-    {
-        return $this->values['total_fee'] ?? null;
-    }
-
-    /** 判断订单总金额（分）是否存在。 */
-    public function IsTotal_feeSet()
-    {
-        return array_key_exists('total_fee', $this->values);
-    }
-
-    /** 设置终端IP。 */
-    public function SetSpbill_create_ip($value)
-    {
-        $this->values['spbill_create_ip'] = $value;
-    }
-
-    /** 获取终端IP的值。 */
-    public function GetSpbill_create_ip()
-    {
-        return $this->values['spbill_create_ip'] ?? null;
-    }
-
-    /** 判断终端IP是否存在。 */
-    public function IsSpbill_create_ipSet()
-    {
-        return array_key_exists('spbill_create_ip', $this->values);
-    }
-
-    /** 设置交易起始时间。 */
-    public function SetTime_start($value)
-    {
-        $this->values['time_start'] = $value;
-    }
-
-    /** 获取交易起始时间的值。 */
-    public function GetTime_start()
-    {
-        return $this->values['time_start'] ?? null;
-    }
-
-    /** 判断交易起始时间是否存在。 */
-    public function IsTime_startSet()
-    {
-        return array_key_exists('time_start', $this->values);
-    }
-
-    /** 设置交易结束时间。 */
-    public function SetTime_expire($value)
-    {
-        $this->values['time_expire'] = $value;
-    }
-
-    /** 获取交易结束时间的值。 */
-    public function GetTime_expire()
-    {
-        return $this->values['time_expire'] ?? null;
-    }
-
-    /** 判断交易结束时间是否存在。 */
-    public function IsTime_expireSet()
-    {
-        return array_key_exists('time_expire', $this->values);
-    }
-
-    /** 设置订单优惠标记。 */
-    public function SetGoods_tag($value)
-    {
-        $this->values['goods_tag'] = $value;
-    }
-
-    /** 获取订单优惠标记的值。 */
-    public function GetGoods_tag()
-    {
-        return $this->values['goods_tag'] ?? null;
-    }
-
-    /** 判断订单优惠标记是否存在。 */
-    public function IsGoods_tagSet()
-    {
-        return array_key_exists('goods_tag', $this->values);
-    }
-
-    /** 设置通知地址。 */
-    public function SetNotify_url($value)
-    {
-        $this->values['notify_url'] = $value;
-    }
-
-    /** 获取通知地址的值。 */
-    public function GetNotify_url()
-    {
-        return $this->values['notify_url'] ?? null;
-    }
-
-    /** 判断通知地址是否存在。 */
-    public function IsNotify_urlSet()
-    {
-        return array_key_exists('notify_url', $this->values);
-    }
+    use Field\Appid;
+    use Field\MchId;
+    use Field\DeviceInfo;
+    use Field\NonceStr;
+    use Field\Body;
+    use Field\Detail;
+    use Field\Attach;
+    use Field\OutTradeNo;
+    use Field\FeeType;
+    use Field\TotalFee;
+    use Field\SpbillCreateIp;
+    use Field\TimeStart;
+    use Field\TimeExpire;
+    use Field\GoodsTag;
+    use Field\NotifyUrl;
+    use Field\ProductId;
 
     /** 设置交易类型。 */
     public function SetTrade_type($value)
@@ -587,24 +340,6 @@ class WxPayUnifiedOrder extends WxPayDataBase
     public function IsTrade_typeSet()
     {
         return array_key_exists('trade_type', $this->values);
-    }
-
-    /** 设置商品ID。 */
-    public function SetProduct_id($value)
-    {
-        $this->values['product_id'] = $value;
-    }
-
-    /** 获取商品ID的值。 */
-    public function GetProduct_id()
-    {
-        return $this->values['product_id'] ?? null;
-    }
-
-    /** 判断商品ID是否存在。 */
-    public function IsProduct_idSet()
-    {
-        return array_key_exists('product_id', $this->values);
     }
 
     /** 设置用户标识。 */
@@ -701,319 +436,34 @@ class WxPayUnifiedOrder extends WxPayDataBase
 /** 订单查询输入对象. */
 class WxPayOrderQuery extends WxPayDataBase
 {
-    /** 设置公众账号ID。 */
-    public function SetAppid($value)
-    {
-        $this->values['appid'] = $value;
-    }
-
-    /** 获取公众账号ID的值。 */
-    public function GetAppid()
-    {
-        return $this->values['appid'] ?? null;
-    }
-
-    /** 判断公众账号ID是否存在。 */
-    public function IsAppidSet()
-    {
-        return array_key_exists('appid', $this->values);
-    }
-
-    /** 设置商户号。 */
-    public function SetMch_id($value)
-    {
-        $this->values['mch_id'] = $value;
-    }
-
-    /** 获取商户号的值。 */
-    public function GetMch_id()
-    {
-        return $this->values['mch_id'] ?? null;
-    }
-
-    /** 判断商户号是否存在。 */
-    public function IsMch_idSet()
-    {
-        return array_key_exists('mch_id', $this->values);
-    }
-
-    /** 设置微信订单号。 */
-    public function SetTransaction_id($value)
-    {
-        $this->values['transaction_id'] = $value;
-    }
-
-    /** 获取微信订单号的值。 */
-    public function GetTransaction_id()
-    {
-        return $this->values['transaction_id'] ?? null;
-    }
-
-    /** 判断微信订单号是否存在。 */
-    public function IsTransaction_idSet()
-    {
-        return array_key_exists('transaction_id', $this->values);
-    }
-
-    /** 设置商户订单号。 */
-    public function SetOut_trade_no($value)
-    {
-        $this->values['out_trade_no'] = $value;
-    }
-
-    /** 获取商户订单号的值。 */
-    public function GetOut_trade_no()
-    {
-        return $this->values['out_trade_no'] ?? null;
-    }
-
-    /** 判断商户订单号是否存在。 */
-    public function IsOut_trade_noSet()
-    {
-        return array_key_exists('out_trade_no', $this->values);
-    }
-
-    /** 设置随机字符串。 */
-    public function SetNonce_str($value)
-    {
-        $this->values['nonce_str'] = $value;
-    }
-
-    /** 获取随机字符串的值。 */
-    public function GetNonce_str()
-    {
-        return $this->values['nonce_str'] ?? null;
-    }
-
-    /** 判断随机字符串是否存在。 */
-    public function IsNonce_strSet()
-    {
-        return array_key_exists('nonce_str', $this->values);
-    }
+    use Field\Appid;
+    use Field\MchId;
+    use Field\TransactionId;
+    use Field\OutTradeNo;
+    use Field\NonceStr;
 }
 
 /** 关闭订单输入对象. */
 class WxPayCloseOrder extends WxPayDataBase
 {
-    /** 设置公众账号ID。 */
-    public function SetAppid($value)
-    {
-        $this->values['appid'] = $value;
-    }
-
-    /** 获取公众账号ID的值。 */
-    public function GetAppid()
-    {
-        return $this->values['appid'] ?? null;
-    }
-
-    /** 判断公众账号ID是否存在。 */
-    public function IsAppidSet()
-    {
-        return array_key_exists('appid', $this->values);
-    }
-
-    /** 设置商户号。 */
-    public function SetMch_id($value)
-    {
-        $this->values['mch_id'] = $value;
-    }
-
-    /** 获取商户号的值。 */
-    public function GetMch_id()
-    {
-        return $this->values['mch_id'] ?? null;
-    }
-
-    /** 判断商户号是否存在。 */
-    public function IsMch_idSet()
-    {
-        return array_key_exists('mch_id', $this->values);
-    }
-
-    /** 设置商户订单号。 */
-    public function SetOut_trade_no($value)
-    {
-        $this->values['out_trade_no'] = $value;
-    }
-
-    /** 获取商户订单号的值。 */
-    public function GetOut_trade_no()
-    {
-        return $this->values['out_trade_no'] ?? null;
-    }
-
-    /** 判断商户订单号是否存在。 */
-    public function IsOut_trade_noSet()
-    {
-        return array_key_exists('out_trade_no', $this->values);
-    }
-
-    /** 设置随机字符串。 */
-    public function SetNonce_str($value)
-    {
-        $this->values['nonce_str'] = $value;
-    }
-
-    /** 获取随机字符串的值。 */
-    public function GetNonce_str()
-    {
-        return $this->values['nonce_str'] ?? null;
-    }
-
-    /** 判断随机字符串是否存在。 */
-    public function IsNonce_strSet()
-    {
-        return array_key_exists('nonce_str', $this->values);
-    }
+    use Field\Appid;
+    use Field\MchId;
+    use Field\OutTradeNo;
+    use Field\NonceStr;
 }
 
 /** 提交退款输入对象. */
 class WxPayRefund extends WxPayDataBase
 {
-    /** 设置公众账号ID。 */
-    public function SetAppid($value)
-    {
-        $this->values['appid'] = $value;
-    }
-
-    /** 获取公众账号ID的值。 */
-    public function GetAppid()
-    {
-        return $this->values['appid'] ?? null;
-    }
-
-    /** 判断公众账号ID是否存在。 */
-    public function IsAppidSet()
-    {
-        return array_key_exists('appid', $this->values);
-    }
-
-    /** 设置商户号。 */
-    public function SetMch_id($value)
-    {
-        $this->values['mch_id'] = $value;
-    }
-
-    /** 获取商户号的值。 */
-    public function GetMch_id()
-    {
-        return $this->values['mch_id'] ?? null;
-    }
-
-    /** 判断商户号是否存在。 */
-    public function IsMch_idSet()
-    {
-        return array_key_exists('mch_id', $this->values);
-    }
-
-    /** 设置设备号。 */
-    public function SetDevice_info($value)
-    {
-        $this->values['device_info'] = $value;
-    }
-
-    /** 获取设备号的值。 */
-    public function GetDevice_info()
-    {
-        return $this->values['device_info'] ?? null;
-    }
-
-    /** 判断设备号是否存在。 */
-    public function IsDevice_infoSet()
-    {
-        return array_key_exists('device_info', $this->values);
-    }
-
-    /** 设置随机字符串。 */
-    public function SetNonce_str($value)
-    {
-        $this->values['nonce_str'] = $value;
-    }
-
-    /** 获取随机字符串的值。 */
-    public function GetNonce_str()
-    {
-        return $this->values['nonce_str'] ?? null;
-    }
-
-    /** 判断随机字符串是否存在。 */
-    public function IsNonce_strSet()
-    {
-        return array_key_exists('nonce_str', $this->values);
-    }
-
-    /** 设置微信订单号。 */
-    public function SetTransaction_id($value)
-    {
-        $this->values['transaction_id'] = $value;
-    }
-
-    /** 获取微信订单号的值。 */
-    public function GetTransaction_id()
-    {
-        return $this->values['transaction_id'] ?? null;
-    }
-
-    /** 判断微信订单号是否存在。 */
-    public function IsTransaction_idSet()
-    {
-        return array_key_exists('transaction_id', $this->values);
-    }
-
-    /** 设置商户订单号。 */
-    public function SetOut_trade_no($value)
-    {
-        $this->values['out_trade_no'] = $value;
-    }
-
-    /** 获取商户订单号的值。 */
-    public function GetOut_trade_no()
-    {
-        return $this->values['out_trade_no'] ?? null;
-    }
-
-    /** 判断商户订单号是否存在。 */
-    public function IsOut_trade_noSet()
-    {
-        return array_key_exists('out_trade_no', $this->values);
-    }
-
-    /** 设置商户退款单号。 */
-    public function SetOut_refund_no($value)
-    {
-        $this->values['out_refund_no'] = $value;
-    }
-
-    /** 获取商户退款单号的值。 */
-    public function GetOut_refund_no()
-    {
-        return $this->values['out_refund_no'] ?? null;
-    }
-
-    /** 判断商户退款单号是否存在。 */
-    public function IsOut_refund_noSet()
-    {
-        return array_key_exists('out_refund_no', $this->values);
-    }
-
-    /** 设置订单金额（分）。 */
-    public function SetTotal_fee($value)
-    {
-        $this->values['total_fee'] = $value;
-    }
-
-    /** 获取订单金额（分）的值。 */
-    public function GetTotal_fee()
-    {
-        return $this->values['total_fee'] ?? null;
-    }
-
-    /** 判断订单金额（分）是否存在。 */
-    public function IsTotal_feeSet()
-    {
-        return array_key_exists('total_fee', $this->values);
-    }
+    use Field\Appid;
+    use Field\MchId;
+    use Field\DeviceInfo;
+    use Field\NonceStr;
+    use Field\TransactionId;
+    use Field\OutTradeNo;
+    use Field\OutRefundNo;
+    use Field\TotalFee;
+    use Field\NotifyUrl;
 
     /** 设置退款金额（分）。 */
     public function SetRefund_fee($value)
@@ -1104,154 +554,18 @@ class WxPayRefund extends WxPayDataBase
     {
         return array_key_exists('refund_account', $this->values);
     }
-
-    /** 设置退款结果通知地址（wxpay 补充，SDK 无此方法）。 */
-    public function SetNotify_url($value)
-    {
-        $this->values['notify_url'] = $value;
-    }
-
-    /** 获取退款结果通知地址的值。 */
-    public function GetNotify_url()
-    {
-        return $this->values['notify_url'] ?? null;
-    }
-
-    /** 判断退款结果通知地址是否存在。 */
-    public function IsNotify_urlSet()
-    {
-        return array_key_exists('notify_url', $this->values);
-    }
 }
 
 /** 退款查询输入对象. */
 class WxPayRefundQuery extends WxPayDataBase
 {
-    /** 设置公众账号ID。 */
-    public function SetAppid($value)
-    {
-        $this->values['appid'] = $value;
-    }
-
-    /** 获取公众账号ID的值。 */
-    public function GetAppid()
-    {
-        return $this->values['appid'] ?? null;
-    }
-
-    /** 判断公众账号ID是否存在。 */
-    public function IsAppidSet()
-    {
-        return array_key_exists('appid', $this->values);
-    }
-
-    /** 设置商户号。 */
-    public function SetMch_id($value)
-    {
-        $this->values['mch_id'] = $value;
-    }
-
-    /** 获取商户号的值。 */
-    public function GetMch_id()
-    {
-        return $this->values['mch_id'] ?? null;
-    }
-
-    /** 判断商户号是否存在。 */
-    public function IsMch_idSet()
-    {
-        return array_key_exists('mch_id', $this->values);
-    }
-
-    /** 设置设备号。 */
-    public function SetDevice_info($value)
-    {
-        $this->values['device_info'] = $value;
-    }
-
-    /** 获取设备号的值。 */
-    public function GetDevice_info()
-    {
-        return $this->values['device_info'] ?? null;
-    }
-
-    /** 判断设备号是否存在。 */
-    public function IsDevice_infoSet()
-    {
-        return array_key_exists('device_info', $this->values);
-    }
-
-    /** 设置随机字符串。 */
-    public function SetNonce_str($value)
-    {
-        $this->values['nonce_str'] = $value;
-    }
-
-    /** 获取随机字符串的值。 */
-    public function GetNonce_str()
-    {
-        return $this->values['nonce_str'] ?? null;
-    }
-
-    /** 判断随机字符串是否存在。 */
-    public function IsNonce_strSet()
-    {
-        return array_key_exists('nonce_str', $this->values);
-    }
-
-    /** 设置微信订单号。 */
-    public function SetTransaction_id($value)
-    {
-        $this->values['transaction_id'] = $value;
-    }
-
-    /** 获取微信订单号的值。 */
-    public function GetTransaction_id()
-    {
-        return $this->values['transaction_id'] ?? null;
-    }
-
-    /** 判断微信订单号是否存在。 */
-    public function IsTransaction_idSet()
-    {
-        return array_key_exists('transaction_id', $this->values);
-    }
-
-    /** 设置商户订单号。 */
-    public function SetOut_trade_no($value)
-    {
-        $this->values['out_trade_no'] = $value;
-    }
-
-    /** 获取商户订单号的值。 */
-    public function GetOut_trade_no()
-    {
-        return $this->values['out_trade_no'] ?? null;
-    }
-
-    /** 判断商户订单号是否存在。 */
-    public function IsOut_trade_noSet()
-    {
-        return array_key_exists('out_trade_no', $this->values);
-    }
-
-    /** 设置商户退款单号。 */
-    public function SetOut_refund_no($value)
-    {
-        $this->values['out_refund_no'] = $value;
-    }
-
-    /** 获取商户退款单号的值。 */
-    public function GetOut_refund_no()
-    {
-        return $this->values['out_refund_no'] ?? null;
-    }
-
-    /** 判断商户退款单号是否存在。 */
-    public function IsOut_refund_noSet()
-    {
-        return array_key_exists('out_refund_no', $this->values);
-    }
+    use Field\Appid;
+    use Field\MchId;
+    use Field\DeviceInfo;
+    use Field\NonceStr;
+    use Field\TransactionId;
+    use Field\OutTradeNo;
+    use Field\OutRefundNo;
 
     /** 设置微信退款单号。 */
     public function SetRefund_id($value)
@@ -1293,77 +607,10 @@ class WxPayRefundQuery extends WxPayDataBase
 /** 下载对账单输入对象. */
 class WxPayDownloadBill extends WxPayDataBase
 {
-    /** 设置公众账号ID。 */
-    public function SetAppid($value)
-    {
-        $this->values['appid'] = $value;
-    }
-
-    /** 获取公众账号ID的值。 */
-    public function GetAppid()
-    {
-        return $this->values['appid'] ?? null;
-    }
-
-    /** 判断公众账号ID是否存在。 */
-    public function IsAppidSet()
-    {
-        return array_key_exists('appid', $this->values);
-    }
-
-    /** 设置商户号。 */
-    public function SetMch_id($value)
-    {
-        $this->values['mch_id'] = $value;
-    }
-
-    /** 获取商户号的值。 */
-    public function GetMch_id()
-    {
-        return $this->values['mch_id'] ?? null;
-    }
-
-    /** 判断商户号是否存在。 */
-    public function IsMch_idSet()
-    {
-        return array_key_exists('mch_id', $this->values);
-    }
-
-    /** 设置设备号。 */
-    public function SetDevice_info($value)
-    {
-        $this->values['device_info'] = $value;
-    }
-
-    /** 获取设备号的值。 */
-    public function GetDevice_info()
-    {
-        return $this->values['device_info'] ?? null;
-    }
-
-    /** 判断设备号是否存在。 */
-    public function IsDevice_infoSet()
-    {
-        return array_key_exists('device_info', $this->values);
-    }
-
-    /** 设置随机字符串。 */
-    public function SetNonce_str($value)
-    {
-        $this->values['nonce_str'] = $value;
-    }
-
-    /** 获取随机字符串的值。 */
-    public function GetNonce_str()
-    {
-        return $this->values['nonce_str'] ?? null;
-    }
-
-    /** 判断随机字符串是否存在。 */
-    public function IsNonce_strSet()
-    {
-        return array_key_exists('nonce_str', $this->values);
-    }
+    use Field\Appid;
+    use Field\MchId;
+    use Field\DeviceInfo;
+    use Field\NonceStr;
 
     /** 设置对账单日期。 */
     public function SetBill_date($value)
@@ -1405,77 +652,11 @@ class WxPayDownloadBill extends WxPayDataBase
 /** 测速上报输入对象. */
 class WxPayReport extends WxPayDataBase
 {
-    /** 设置公众账号ID。 */
-    public function SetAppid($value)
-    {
-        $this->values['appid'] = $value;
-    }
-
-    /** 获取公众账号ID的值。 */
-    public function GetAppid()
-    {
-        return $this->values['appid'] ?? null;
-    }
-
-    /** 判断公众账号ID是否存在。 */
-    public function IsAppidSet()
-    {
-        return array_key_exists('appid', $this->values);
-    }
-
-    /** 设置商户号。 */
-    public function SetMch_id($value)
-    {
-        $this->values['mch_id'] = $value;
-    }
-
-    /** 获取商户号的值。 */
-    public function GetMch_id()
-    {
-        return $this->values['mch_id'] ?? null;
-    }
-
-    /** 判断商户号是否存在。 */
-    public function IsMch_idSet()
-    {
-        return array_key_exists('mch_id', $this->values);
-    }
-
-    /** 设置设备号。 */
-    public function SetDevice_info($value)
-    {
-        $this->values['device_info'] = $value;
-    }
-
-    /** 获取设备号的值。 */
-    public function GetDevice_info()
-    {
-        return $this->values['device_info'] ?? null;
-    }
-
-    /** 判断设备号是否存在。 */
-    public function IsDevice_infoSet()
-    {
-        return array_key_exists('device_info', $this->values);
-    }
-
-    /** 设置随机字符串。 */
-    public function SetNonce_str($value)
-    {
-        $this->values['nonce_str'] = $value;
-    }
-
-    /** 获取随机字符串的值。 */
-    public function GetNonce_str()
-    {
-        return $this->values['nonce_str'] ?? null;
-    }
-
-    /** 判断随机字符串是否存在。 */
-    public function IsNonce_strSet()
-    {
-        return array_key_exists('nonce_str', $this->values);
-    }
+    use Field\Appid;
+    use Field\MchId;
+    use Field\DeviceInfo;
+    use Field\NonceStr;
+    use Field\OutTradeNo;
 
     /** 设置接口URL。 */
     public function SetInterface_url($value)
@@ -1603,24 +784,6 @@ class WxPayReport extends WxPayDataBase
         return array_key_exists('err_code_des', $this->values);
     }
 
-    /** 设置商户订单号。 */
-    public function SetOut_trade_no($value)
-    {
-        $this->values['out_trade_no'] = $value;
-    }
-
-    /** 获取商户订单号的值。 */
-    public function GetOut_trade_no()
-    {
-        return $this->values['out_trade_no'] ?? null;
-    }
-
-    /** 判断商户订单号是否存在。 */
-    public function IsOut_trade_noSet()
-    {
-        return array_key_exists('out_trade_no', $this->values);
-    }
-
     /** 设置访问接口IP。 */
     public function SetUser_ip($value)
     {
@@ -1661,41 +824,9 @@ class WxPayReport extends WxPayDataBase
 /** 短链接转换输入对象. */
 class WxPayShortUrl extends WxPayDataBase
 {
-    /** 设置公众账号ID。 */
-    public function SetAppid($value)
-    {
-        $this->values['appid'] = $value;
-    }
-
-    /** 获取公众账号ID的值。 */
-    public function GetAppid()
-    {
-        return $this->values['appid'] ?? null;
-    }
-
-    /** 判断公众账号ID是否存在。 */
-    public function IsAppidSet()
-    {
-        return array_key_exists('appid', $this->values);
-    }
-
-    /** 设置商户号。 */
-    public function SetMch_id($value)
-    {
-        $this->values['mch_id'] = $value;
-    }
-
-    /** 获取商户号的值。 */
-    public function GetMch_id()
-    {
-        return $this->values['mch_id'] ?? null;
-    }
-
-    /** 判断商户号是否存在。 */
-    public function IsMch_idSet()
-    {
-        return array_key_exists('mch_id', $this->values);
-    }
+    use Field\Appid;
+    use Field\MchId;
+    use Field\NonceStr;
 
     /** 设置URL链接。 */
     public function SetLong_url($value)
@@ -1714,280 +845,25 @@ class WxPayShortUrl extends WxPayDataBase
     {
         return array_key_exists('long_url', $this->values);
     }
-
-    /** 设置随机字符串。 */
-    public function SetNonce_str($value)
-    {
-        $this->values['nonce_str'] = $value;
-    }
-
-    /** 获取随机字符串的值。 */
-    public function GetNonce_str()
-    {
-        return $this->values['nonce_str'] ?? null;
-    }
-
-    /** 判断随机字符串是否存在。 */
-    public function IsNonce_strSet()
-    {
-        return array_key_exists('nonce_str', $this->values);
-    }
 }
 
 /** 提交被扫输入对象. */
 class WxPayMicroPay extends WxPayDataBase
 {
-    /** 设置公众账号ID。 */
-    public function SetAppid($value)
-    {
-        $this->values['appid'] = $value;
-    }
-
-    /** 获取公众账号ID的值。 */
-    public function GetAppid()
-    {
-        return $this->values['appid'] ?? null;
-    }
-
-    /** 判断公众账号ID是否存在。 */
-    public function IsAppidSet()
-    {
-        return array_key_exists('appid', $this->values);
-    }
-
-    /** 设置商户号。 */
-    public function SetMch_id($value)
-    {
-        $this->values['mch_id'] = $value;
-    }
-
-    /** 获取商户号的值。 */
-    public function GetMch_id()
-    {
-        return $this->values['mch_id'] ?? null;
-    }
-
-    /** 判断商户号是否存在。 */
-    public function IsMch_idSet()
-    {
-        return array_key_exists('mch_id', $this->values);
-    }
-
-    /** 设置设备号。 */
-    public function SetDevice_info($value)
-    {
-        $this->values['device_info'] = $value;
-    }
-
-    /** 获取设备号的值。 */
-    public function GetDevice_info()
-    {
-        return $this->values['device_info'] ?? null;
-    }
-
-    /** 判断设备号是否存在。 */
-    public function IsDevice_infoSet()
-    {
-        return array_key_exists('device_info', $this->values);
-    }
-
-    /** 设置随机字符串。 */
-    public function SetNonce_str($value)
-    {
-        $this->values['nonce_str'] = $value;
-    }
-
-    /** 获取随机字符串的值。 */
-    public function GetNonce_str()
-    {
-        return $this->values['nonce_str'] ?? null;
-    }
-
-    /** 判断随机字符串是否存在。 */
-    public function IsNonce_strSet()
-    {
-        return array_key_exists('nonce_str', $this->values);
-    }
-
-    /** 设置商品描述。 */
-    public function SetBody($value)
-    {
-        $this->values['body'] = $value;
-    }
-
-    /** 获取商品描述的值。 */
-    public function GetBody()
-    {
-        return $this->values['body'] ?? null;
-    }
-
-    /** 判断商品描述是否存在。 */
-    public function IsBodySet()
-    {
-        return array_key_exists('body', $this->values);
-    }
-
-    /** 设置商品详情。 */
-    public function SetDetail($value)
-    {
-        $this->values['detail'] = $value;
-    }
-
-    /** 获取商品详情的值。 */
-    public function GetDetail()
-    {
-        return $this->values['detail'] ?? null;
-    }
-
-    /** 判断商品详情是否存在。 */
-    public function IsDetailSet()
-    {
-        return array_key_exists('detail', $this->values);
-    }
-
-    /** 设置附加数据。 */
-    public function SetAttach($value)
-    {
-        $this->values['attach'] = $value;
-    }
-
-    /** 获取附加数据的值。 */
-    public function GetAttach()
-    {
-        return $this->values['attach'] ?? null;
-    }
-
-    /** 判断附加数据是否存在。 */
-    public function IsAttachSet()
-    {
-        return array_key_exists('attach', $this->values);
-    }
-
-    /** 设置商户订单号。 */
-    public function SetOut_trade_no($value)
-    {
-        $this->values['out_trade_no'] = $value;
-    }
-
-    /** 获取商户订单号的值。 */
-    public function GetOut_trade_no()
-    {
-        return $this->values['out_trade_no'] ?? null;
-    }
-
-    /** 判断商户订单号是否存在。 */
-    public function IsOut_trade_noSet()
-    {
-        return array_key_exists('out_trade_no', $this->values);
-    }
-
-    /** 设置订单金额（分）。 */
-    public function SetTotal_fee($value)
-    {
-        $this->values['total_fee'] = $value;
-    }
-
-    /** 获取订单金额（分）的值。 */
-    public function GetTotal_fee()
-    {
-        return $this->values['total_fee'] ?? null;
-    }
-
-    /** 判断订单金额（分）是否存在。 */
-    public function IsTotal_feeSet()
-    {
-        return array_key_exists('total_fee', $this->values);
-    }
-
-    /** 设置货币类型。 */
-    public function SetFee_type($value)
-    {
-        $this->values['fee_type'] = $value;
-    }
-
-    /** 获取货币类型的值。 */
-    public function GetFee_type()
-    {
-        return $this->values['fee_type'] ?? null;
-    }
-
-    /** 判断货币类型是否存在。 */
-    public function IsFee_typeSet()
-    {
-        return array_key_exists('fee_type', $this->values);
-    }
-
-    /** 设置终端IP。 */
-    public function SetSpbill_create_ip($value)
-    {
-        $this->values['spbill_create_ip'] = $value;
-    }
-
-    /** 获取终端IP的值。 */
-    public function GetSpbill_create_ip()
-    {
-        return $this->values['spbill_create_ip'] ?? null;
-    }
-
-    /** 判断终端IP是否存在。 */
-    public function IsSpbill_create_ipSet()
-    {
-        return array_key_exists('spbill_create_ip', $this->values);
-    }
-
-    /** 设置交易起始时间。 */
-    public function SetTime_start($value)
-    {
-        $this->values['time_start'] = $value;
-    }
-
-    /** 获取交易起始时间的值。 */
-    public function GetTime_start()
-    {
-        return $this->values['time_start'] ?? null;
-    }
-
-    /** 判断交易起始时间是否存在。 */
-    public function IsTime_startSet()
-    {
-        return array_key_exists('time_start', $this->values);
-    }
-
-    /** 设置交易结束时间。 */
-    public function SetTime_expire($value)
-    {
-        $this->values['time_expire'] = $value;
-    }
-
-    /** 获取交易结束时间的值。 */
-    public function GetTime_expire()
-    {
-        return $this->values['time_expire'] ?? null;
-    }
-
-    /** 判断交易结束时间是否存在。 */
-    public function IsTime_expireSet()
-    {
-        return array_key_exists('time_expire', $this->values);
-    }
-
-    /** 设置订单优惠标记。 */
-    public function SetGoods_tag($value)
-    {
-        $this->values['goods_tag'] = $value;
-    }
-
-    /** 获取订单优惠标记的值。 */
-    public function GetGoods_tag()
-    {
-        return $this->values['goods_tag'] ?? null;
-    }
-
-    /** 判断订单优惠标记是否存在。 */
-    public function IsGoods_tagSet()
-    {
-        return array_key_exists('goods_tag', $this->values);
-    }
+    use Field\Appid;
+    use Field\MchId;
+    use Field\DeviceInfo;
+    use Field\NonceStr;
+    use Field\Body;
+    use Field\Detail;
+    use Field\Attach;
+    use Field\OutTradeNo;
+    use Field\TotalFee;
+    use Field\FeeType;
+    use Field\SpbillCreateIp;
+    use Field\TimeStart;
+    use Field\TimeExpire;
+    use Field\GoodsTag;
 
     /** 设置授权码（付款码）。 */
     public function SetAuth_code($value)
@@ -2011,135 +887,20 @@ class WxPayMicroPay extends WxPayDataBase
 /** 撤销订单输入对象. */
 class WxPayReverse extends WxPayDataBase
 {
-    /** 设置公众账号ID。 */
-    public function SetAppid($value)
-    {
-        $this->values['appid'] = $value;
-    }
-
-    /** 获取公众账号ID的值。 */
-    public function GetAppid()
-    {
-        return $this->values['appid'] ?? null;
-    }
-
-    /** 判断公众账号ID是否存在。 */
-    public function IsAppidSet()
-    {
-        return array_key_exists('appid', $this->values);
-    }
-
-    /** 设置商户号。 */
-    public function SetMch_id($value)
-    {
-        $this->values['mch_id'] = $value;
-    }
-
-    /** 获取商户号的值。 */
-    public function GetMch_id()
-    {
-        return $this->values['mch_id'] ?? null;
-    }
-
-    /** 判断商户号是否存在。 */
-    public function IsMch_idSet()
-    {
-        return array_key_exists('mch_id', $this->values);
-    }
-
-    /** 设置微信订单号。 */
-    public function SetTransaction_id($value)
-    {
-        $this->values['transaction_id'] = $value;
-    }
-
-    /** 获取微信订单号的值。 */
-    public function GetTransaction_id()
-    {
-        return $this->values['transaction_id'] ?? null;
-    }
-
-    /** 判断微信订单号是否存在。 */
-    public function IsTransaction_idSet()
-    {
-        return array_key_exists('transaction_id', $this->values);
-    }
-
-    /** 设置商户订单号。 */
-    public function SetOut_trade_no($value)
-    {
-        $this->values['out_trade_no'] = $value;
-    }
-
-    /** 获取商户订单号的值。 */
-    public function GetOut_trade_no()
-    {
-        return $this->values['out_trade_no'] ?? null;
-    }
-
-    /** 判断商户订单号是否存在。 */
-    public function IsOut_trade_noSet()
-    {
-        return array_key_exists('out_trade_no', $this->values);
-    }
-
-    /** 设置随机字符串。 */
-    public function SetNonce_str($value)
-    {
-        $this->values['nonce_str'] = $value;
-    }
-
-    /** 获取随机字符串的值。 */
-    public function GetNonce_str()
-    {
-        return $this->values['nonce_str'] ?? null;
-    }
-
-    /** 判断随机字符串是否存在。 */
-    public function IsNonce_strSet()
-    {
-        return array_key_exists('nonce_str', $this->values);
-    }
+    use Field\Appid;
+    use Field\MchId;
+    use Field\TransactionId;
+    use Field\OutTradeNo;
+    use Field\NonceStr;
 }
 
 /** 扫码支付模式一生成二维码参数. */
 class WxPayBizPayUrl extends WxPayDataBaseSignMd5
 {
-    /** 设置公众账号ID。 */
-    public function SetAppid($value)
-    {
-        $this->values['appid'] = $value;
-    }
-
-    /** 获取公众账号ID的值。 */
-    public function GetAppid()
-    {
-        return $this->values['appid'] ?? null;
-    }
-
-    /** 判断公众账号ID是否存在。 */
-    public function IsAppidSet()
-    {
-        return array_key_exists('appid', $this->values);
-    }
-
-    /** 设置商户号。 */
-    public function SetMch_id($value)
-    {
-        $this->values['mch_id'] = $value;
-    }
-
-    /** 获取商户号的值。 */
-    public function GetMch_id()
-    {
-        return $this->values['mch_id'] ?? null;
-    }
-
-    /** 判断商户号是否存在。 */
-    public function IsMch_idSet()
-    {
-        return array_key_exists('mch_id', $this->values);
-    }
+    use Field\Appid;
+    use Field\MchId;
+    use Field\NonceStr;
+    use Field\ProductId;
 
     /** 设置时间戳。 */
     public function SetTime_stamp($value)
@@ -2157,42 +918,6 @@ class WxPayBizPayUrl extends WxPayDataBaseSignMd5
     public function IsTime_stampSet()
     {
         return array_key_exists('time_stamp', $this->values);
-    }
-
-    /** 设置随机字符串。 */
-    public function SetNonce_str($value)
-    {
-        $this->values['nonce_str'] = $value;
-    }
-
-    /** 获取随机字符串的值。 */
-    public function GetNonce_str()
-    {
-        return $this->values['nonce_str'] ?? null;
-    }
-
-    /** 判断随机字符串是否存在。 */
-    public function IsNonce_strSet()
-    {
-        return array_key_exists('nonce_str', $this->values);
-    }
-
-    /** 设置商品ID。 */
-    public function SetProduct_id($value)
-    {
-        $this->values['product_id'] = $value;
-    }
-
-    /** 获取商品ID的值。 */
-    public function GetProduct_id()
-    {
-        return $this->values['product_id'] ?? null;
-    }
-
-    /** 判断商品ID是否存在。 */
-    public function IsProduct_idSet()
-    {
-        return array_key_exists('product_id', $this->values);
     }
 }
 
