@@ -6,6 +6,7 @@ namespace WxPay\Tests;
 
 use PHPUnit\Framework\TestCase;
 use WxPay\Signer;
+use WxPay\Tests\Support\Extension;
 use WxPay\Tests\Support\UsesMock;
 
 /**
@@ -57,37 +58,13 @@ final class CompatReadmeTest extends TestCase
 
     public function testTheAfterListingRunsAgainstTheMock(): void
     {
-        $so = null;
-        foreach (file('/proc/self/maps', FILE_IGNORE_NEW_LINES) ?: [] as $line) {
-            if (preg_match('#\s(/\S*wxpay\S*\.so)$#', $line, $m)) {
-                $so = $m[1];
-            }
-        }
-        if ($so === null) {
-            $this->markTestSkipped('cannot tell where the wxpay extension was loaded from');
-        }
-        $env = [
-            'SHOP_APPID' => $this->mock->appid,
-            'SHOP_MCH_ID' => $this->mock->mchId,
-            'SHOP_KEY' => $this->mock->apiKey,
-            'SHOP_SIGN_TYPE' => 'MD5',
-            'SHOP_BASE_URL' => $this->mock->url,
-            'SHOP_CA' => $this->mock->ca,
-            'SHOP_NOTIFY_URL' => 'http://127.0.0.1:9/notify.php',
-        ] + getenv();
-        $process = proc_open(
-            [PHP_BINARY, '-d', "extension=$so", '-d', 'display_errors=stderr', __DIR__ . '/compat-shop/native.php'],
-            [0 => ['file', '/dev/null', 'r'], 1 => ['pipe', 'w'], 2 => ['pipe', 'w']],
-            $pipes,
-            null,
-            $env
+        $so = Extension::file() ?? $this->markTestSkipped('cannot tell where the wxpay extension was loaded from');
+        [$code, $out, $err] = Extension::runPhp(
+            ['-d', "extension=$so", '-d', 'display_errors=stderr', __DIR__ . '/compat-shop/native.php'],
+            '',
+            $this->mock->compatShopEnv('MD5', 'http://127.0.0.1:9/notify.php') + getenv()
         );
-        $this->assertIsResource($process);
-        $out = (string) stream_get_contents($pipes[1]);
-        $err = (string) stream_get_contents($pipes[2]);
-        fclose($pipes[1]);
-        fclose($pipes[2]);
-        $this->assertSame(0, proc_close($process), $err);
+        $this->assertSame(0, $code, $err);
         $this->assertSame('', $err);
         $page = json_decode($out, true);
         $this->assertIsArray($page, $out);

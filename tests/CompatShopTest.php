@@ -6,6 +6,7 @@ namespace WxPay\Tests;
 
 use PHPUnit\Framework\TestCase;
 use WxPay\Signer;
+use WxPay\Tests\Support\Extension;
 use WxPay\Tests\Support\Mock;
 use WxPay\Tests\Support\PhpServer;
 use WxPay\Tests\Support\UsesMock;
@@ -32,24 +33,14 @@ final class CompatShopTest extends TestCase
             $this->markTestSkipped('curl is needed');
         }
         if (self::$server === null) {
-            $so = self::extensionFile() ?? $this->markTestSkipped('cannot tell where the wxpay extension was loaded from');
+            $so = Extension::file() ?? $this->markTestSkipped('cannot tell where the wxpay extension was loaded from');
             $port = Mock::freePort();
             self::$log = sys_get_temp_dir() . '/wxpay-compat-shop-' . getmypid() . '.log';
             @unlink(self::$log);
             self::$server = new PhpServer(
                 realpath(self::SHOP . '/router.php'),
-                [
-                    'SHOP_APPID' => $this->mock->appid,
-                    'SHOP_MCH_ID' => $this->mock->mchId,
-                    'SHOP_KEY' => $this->mock->apiKey,
-                    'SHOP_SIGN_TYPE' => 'HMAC-SHA256',
-                    'SHOP_BASE_URL' => $this->mock->url,
-                    'SHOP_CA' => $this->mock->ca,
-                    'SHOP_CERT' => $this->mock->cert,
-                    'SHOP_CERT_KEY' => $this->mock->key,
-                    'SHOP_NOTIFY_URL' => "http://127.0.0.1:$port/notify.php",
-                    'SHOP_LOG' => self::$log,
-                ],
+                $this->mock->compatShopEnv('HMAC-SHA256', "http://127.0.0.1:$port/notify.php")
+                    + ['SHOP_LOG' => self::$log],
                 ['-d', "extension=$so", '-d', 'display_errors=stderr'],
                 realpath(self::SHOP),
                 $port
@@ -62,17 +53,6 @@ final class CompatShopTest extends TestCase
         self::$server?->stop();
         self::$server = null;
         @unlink(self::$log);
-    }
-
-    /** The file this PHP loaded the wxpay extension from, so that php -S loads the same one. */
-    private static function extensionFile(): ?string
-    {
-        foreach (file('/proc/self/maps', FILE_IGNORE_NEW_LINES) ?: [] as $line) {
-            if (preg_match('#\s(/\S*wxpay\S*\.so)$#', $line, $m)) {
-                return $m[1];
-            }
-        }
-        return null;
     }
 
     /** GETs a shop page; JSON pages are decoded. @return array<mixed>|string */

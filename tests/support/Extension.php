@@ -22,17 +22,21 @@ final class Extension
     }
 
     /**
-     * Runs this PHP binary with `$args` and `$stdin` on its standard input.
+     * Runs this PHP binary with `$args` and `$stdin` on its standard input, in `$env` (this
+     * process's environment when null).
      *
      * @param list<string> $args
+     * @param array<string, string>|null $env
      * @return array{int, string, string} exit code, output, error output
      */
-    public static function runPhp(array $args, string $stdin = ''): array
+    public static function runPhp(array $args, string $stdin = '', ?array $env = null): array
     {
         $process = proc_open(
             [PHP_BINARY, ...$args],
             [0 => ['pipe', 'r'], 1 => ['pipe', 'w'], 2 => ['pipe', 'w']],
-            $pipes
+            $pipes,
+            null,
+            $env
         );
         if (!is_resource($process)) {
             throw new \RuntimeException('cannot start ' . PHP_BINARY);

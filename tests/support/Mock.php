@@ -204,6 +204,27 @@ final class Mock
         return array_filter($config, static fn ($v) => $v !== null);
     }
 
+    /**
+     * The environment tests/compat-shop/WxPay.Config.php reads its merchant from: this mock's
+     * merchant, URL, CA and client certificate.
+     *
+     * @return array<string, string>
+     */
+    public function compatShopEnv(string $signType, string $notifyUrl): array
+    {
+        return [
+            'SHOP_APPID' => $this->appid,
+            'SHOP_MCH_ID' => $this->mchId,
+            'SHOP_KEY' => $this->apiKey,
+            'SHOP_SIGN_TYPE' => $signType,
+            'SHOP_BASE_URL' => $this->url,
+            'SHOP_CA' => $this->ca,
+            'SHOP_CERT' => $this->cert,
+            'SHOP_CERT_KEY' => $this->key,
+            'SHOP_NOTIFY_URL' => $notifyUrl,
+        ];
+    }
+
     /** The payer pays the order (POST /mock/orders/{no}/pay). @return array<string, mixed> */
     public function pay(string $outTradeNo, array $body = []): array
     {
