@@ -147,7 +147,7 @@ impl Client {
             ));
             handlers::call(&onPaid, vec![&fields, &n.paid])
         });
-        handlers::reply(&handled, "payment notify")
+        handlers::reply(&handled, "handleNotify")
     }
 
     /// Verifies and decrypts a refund notify (as `parseRefundNotify`), calls
@@ -158,7 +158,7 @@ impl Client {
             fields.set_hashtable(array(f));
             handlers::call(&onRefund, vec![&fields])
         });
-        handlers::reply(&handled, "refund notify")
+        handlers::reply(&handled, "handleRefundNotify")
     }
 
     /// `pay/unifiedorder`: NATIVE (`code_url`), JSAPI (needs `openid`), APP, MWEB.

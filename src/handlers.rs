@@ -46,8 +46,8 @@ fn take_thrown() -> String {
 
 /// Logs why the reply is FAIL (PHP's `error_log()`: the shop's configured error log) and
 /// returns the reply.
-pub fn reply(handled: &Handled, what: &str) -> String {
-    if let Some(line) = handled.log_line(what)
+pub fn reply(handled: &Handled, handler: &str) -> String {
+    if let Some(line) = handled.log_line(handler)
         && let Ok(error_log) = ZendCallable::try_from_name("error_log")
     {
         let _ = error_log.try_call(vec![&line]);

@@ -6,6 +6,7 @@ namespace WxPay\Tests;
 
 use PHPUnit\Framework\TestCase;
 use WxPay\Signer;
+use WxPay\Tests\Support\Mock;
 use WxPay\Tests\Support\UsesMock;
 
 /**
@@ -57,12 +58,7 @@ final class CompatReadmeTest extends TestCase
 
     public function testTheAfterListingRunsAgainstTheMock(): void
     {
-        $so = null;
-        foreach (file('/proc/self/maps', FILE_IGNORE_NEW_LINES) ?: [] as $line) {
-            if (preg_match('#\s(/\S*wxpay\S*\.so)$#', $line, $m)) {
-                $so = $m[1];
-            }
-        }
+        $so = Mock::extensionFile();
         if ($so === null) {
             $this->markTestSkipped('cannot tell where the wxpay extension was loaded from');
         }

@@ -32,7 +32,7 @@ final class CompatShopTest extends TestCase
             $this->markTestSkipped('curl is needed');
         }
         if (self::$server === null) {
-            $so = self::extensionFile() ?? $this->markTestSkipped('cannot tell where the wxpay extension was loaded from');
+            $so = Mock::extensionFile() ?? $this->markTestSkipped('cannot tell where the wxpay extension was loaded from');
             $port = Mock::freePort();
             self::$log = sys_get_temp_dir() . '/wxpay-compat-shop-' . getmypid() . '.log';
             @unlink(self::$log);
@@ -62,17 +62,6 @@ final class CompatShopTest extends TestCase
         self::$server?->stop();
         self::$server = null;
         @unlink(self::$log);
-    }
-
-    /** The file this PHP loaded the wxpay extension from, so that php -S loads the same one. */
-    private static function extensionFile(): ?string
-    {
-        foreach (file('/proc/self/maps', FILE_IGNORE_NEW_LINES) ?: [] as $line) {
-            if (preg_match('#\s(/\S*wxpay\S*\.so)$#', $line, $m)) {
-                return $m[1];
-            }
-        }
-        return null;
     }
 
     /** GETs a shop page; JSON pages are decoded. @return array<mixed>|string */

@@ -51,20 +51,9 @@ final class IntegrationExampleNotifyTest extends TestCase
         Mock::removeDir($this->dir);
     }
 
-    /** The file this PHP loaded the wxpay extension from, so that php -S loads the same one. */
-    private static function extensionFile(): ?string
-    {
-        foreach (file('/proc/self/maps', FILE_IGNORE_NEW_LINES) ?: [] as $line) {
-            if (preg_match('#\s(/\S*wxpay\S*\.so)$#', $line, $m)) {
-                return $m[1];
-            }
-        }
-        return null;
-    }
-
     public function testDuplicateDeliveriesAreAppliedOnce(): void
     {
-        $so = self::extensionFile() ?? $this->markTestSkipped('cannot tell where the wxpay extension was loaded from');
+        $so = Mock::extensionFile() ?? $this->markTestSkipped('cannot tell where the wxpay extension was loaded from');
         $db = $this->dir . '/shop.sqlite';
         $notifyPort = Mock::freePort();
         $notifyBase = "http://127.0.0.1:$notifyPort";

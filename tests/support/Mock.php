@@ -325,6 +325,17 @@ final class Mock
         @rmdir($dir);
     }
 
+    /** The file this PHP loaded the wxpay extension from, so that a child PHP loads the same one. */
+    public static function extensionFile(): ?string
+    {
+        foreach (file('/proc/self/maps', FILE_IGNORE_NEW_LINES) ?: [] as $line) {
+            if (preg_match('#\s(/\S*wxpay\S*\.so)$#', $line, $m)) {
+                return $m[1];
+            }
+        }
+        return null;
+    }
+
     /** A TCP port nobody listens on right now. */
     public static function freePort(): int
     {

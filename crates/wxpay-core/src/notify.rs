@@ -279,13 +279,15 @@ impl Handled {
         }
     }
 
-    /// What to write to the shop's error log: `None` after SUCCESS.
-    pub fn log_line(&self, what: &str) -> Option<String> {
+    /// What to write to the shop's error log, naming the `handler`: `None` after SUCCESS.
+    pub fn log_line(&self, handler: &str) -> Option<String> {
         match self {
             Self::Acknowledged => None,
-            Self::Refused(e) => Some(format!("wxpay: {what} refused, replied FAIL: {e}")),
+            Self::Refused(e) => Some(format!(
+                "wxpay: {handler} refused the notify and replied FAIL: {e}"
+            )),
             Self::CallbackFailed(why) => Some(format!(
-                "wxpay: {what} not processed, replied FAIL so that WeChat delivers it again: {why}"
+                "wxpay: {handler} replied FAIL, so that WeChat delivers the notify again: {why}"
             )),
         }
     }
@@ -385,7 +387,7 @@ mod tests {
         });
         assert_eq!(handled, Handled::Acknowledged);
         assert_eq!(handled.reply(), SUCCESS_REPLY);
-        assert_eq!(handled.log_line("payment notify"), None);
+        assert_eq!(handled.log_line("handleNotify"), None);
         assert_eq!(seen, Some((Some("A1001".to_owned()), true)));
     }
 
@@ -424,9 +426,9 @@ mod tests {
         for (body, why) in cases {
             let handled = handle_payment(body.as_bytes(), &config(), |_| panic!("callback called"));
             assert!(failed(&handled.reply(), REFUSED_MSG), "{body}");
-            let line = handled.log_line("payment notify").unwrap();
+            let line = handled.log_line("handleNotify").unwrap();
             assert!(
-                line.starts_with("wxpay: payment notify refused, replied FAIL: ")
+                line.starts_with("wxpay: handleNotify refused the notify and replied FAIL: ")
                     && line.contains(why),
                 "{line}"
             );
@@ -444,11 +446,9 @@ mod tests {
             failed(&reply, NOT_PROCESSED_MSG) && !reply.contains("xyz"),
             "{reply}"
         );
-        assert!(
-            handled.log_line("payment notify").unwrap().ends_with(
-                "delivers it again: the callback threw RuntimeException: db password xyz"
-            )
-        );
+        assert!(handled.log_line("handleNotify").unwrap().ends_with(
+            "delivers the notify again: the callback threw RuntimeException: db password xyz"
+        ));
     }
 
     #[test]
@@ -471,7 +471,7 @@ mod tests {
         let misrouted = handle_refund(payment("SUCCESS", KEY).as_bytes(), &config(), |_| {
             panic!("called")
         });
-        assert!(misrouted.log_line("refund notify").unwrap().contains("this is a payment notify (signed, no req_info): handle it with handleNotify() or parseNotify()"));
+        assert!(misrouted.log_line("handleRefundNotify").unwrap().contains("this is a payment notify (signed, no req_info): handle it with handleNotify() or parseNotify()"));
         let threw = handle_refund(refund(KEY).as_bytes(), &config(), |_| Err("x".into()));
         assert!(failed(&threw.reply(), NOT_PROCESSED_MSG));
     }
