@@ -80,43 +80,67 @@ final class NotifyHandlerTest extends TestCase
         $this->assertSame(Notify::success(), $reply, 'WeChat stops re-sending once the shop has seen it');
     }
 
-    /** @return iterable<string, array{string, string}> */
-    public static function refusedPaymentNotifies(): iterable
+    /** @return iterable<string, array{string, string, string}> handler, body, the reason logged */
+    public static function refusedNotifies(): iterable
     {
         $fields = Notifies::paymentFields();
         yield 'signed with another key' => [
+            'handleNotify',
             Xml::encode(['sign' => \WxPay\Signer::sign($fields, self::FORGER_KEY)] + $fields),
             'payment notify: sign does not match',
         ];
         yield 'amount changed after signing' => [
+            'handleNotify',
             Xml::encode(['total_fee' => '1'] + $fields),
             'payment notify: sign does not match',
         ];
-        yield 'malformed' => ['<xml><return_code>SUCCESS', 'malformed XML'];
-        yield 'for another merchant' => [
+        yield 'malformed' => ['handleNotify', '<xml><return_code>SUCCESS', 'malformed XML'];
+        yield 'payment for another merchant' => [
+            'handleNotify',
             Notifies::payment('MD5', ['mch_id' => '999']),
             'payment notify is for mch_id "999"',
         ];
-        yield 'HMAC-SHA256 for an MD5 merchant' => [Notifies::payment('HMAC-SHA256'), 'payment notify'];
+        yield 'HMAC-SHA256 for an MD5 merchant' => [
+            'handleNotify',
+            Notifies::payment('HMAC-SHA256'),
+            'payment notify: sign_type "HMAC-SHA256" in the message differs from the configured MD5',
+        ];
         yield 'return_code FAIL' => [
+            'handleNotify',
             Xml::encode(['return_code' => 'FAIL', 'return_msg' => 'x']),
             'payment notify: WeChat Pay refused the request: return_code=FAIL',
         ];
-        yield 'a refund notify' => [
+        yield 'a refund notify at the payment handler' => [
+            'handleNotify',
             Notifies::refund(),
             'payment notify: this is a refund notify (req_info, no sign): handle it with handleRefundNotify() or parseRefundNotify()',
         ];
+        yield 'refund encrypted with another key' => [
+            'handleRefundNotify',
+            Notifies::refund(self::FORGER_KEY),
+            'refund notify: req_info does not decrypt',
+        ];
+        yield 'refund for another merchant' => [
+            'handleRefundNotify',
+            Notifies::refund(Notifies::KEY, [], ['mch_id' => '999']),
+            'refund notify is for mch_id "999"',
+        ];
+        yield 'a payment notify at the refund handler' => [
+            'handleRefundNotify',
+            Notifies::payment(),
+            'refund notify has no req_info: this is a payment notify (signed, no req_info): handle it with handleNotify() or parseNotify()',
+        ];
     }
 
-    /** @dataProvider refusedPaymentNotifies */
-    #[DataProvider('refusedPaymentNotifies')]
-    public function testUnverifiedPaymentNotifyIsFailAndNeverReachesTheCallback(string $body, string $reason): void
+    /** @dataProvider refusedNotifies */
+    #[DataProvider('refusedNotifies')]
+    public function testUnverifiedNotifyIsFailAndNeverReachesTheCallback(string $handler, string $body, string $reason): void
     {
-        $reply = self::client()->handleNotify($body, function () {
+        $reply = self::client()->$handler($body, function () {
             $this->fail('the callback must not see an unverified notify');
         });
         $this->assertSame(Notify::fail('invalid notify'), $reply);
-        $this->assertStringContainsString("wxpay: handleNotify refused the notify and replied FAIL: $reason", $this->logged());
+        $this->assertStringContainsString("wxpay: $handler refused the notify and replied FAIL: $reason", $this->logged());
         $this->assertStringNotContainsString(Notifies::KEY, $this->logged());
     }
 
@@ -179,31 +203,6 @@ final class NotifyHandlerTest extends TestCase
         );
         $this->assertArrayNotHasKey('req_info', $seen);
         $this->assertSame('', $this->logged());
-    }
-
-    /** @return iterable<string, array{string, string}> */
-    public static function refusedRefundNotifies(): iterable
-    {
-        yield 'encrypted with another key' => [Notifies::refund(self::FORGER_KEY), 'refund notify: req_info does not decrypt'];
-        yield 'for another merchant' => [
-            Notifies::refund(Notifies::KEY, [], ['mch_id' => '999']),
-            'refund notify is for mch_id "999"',
-        ];
-        yield 'a payment notify' => [
-            Notifies::payment(),
-            'refund notify has no req_info: this is a payment notify (signed, no req_info): handle it with handleNotify() or parseNotify()',
-        ];
-    }
-
-    /** @dataProvider refusedRefundNotifies */
-    #[DataProvider('refusedRefundNotifies')]
-    public function testUnverifiedRefundNotifyIsFailAndNeverReachesTheCallback(string $body, string $reason): void
-    {
-        $reply = self::client()->handleRefundNotify($body, function () {
-            $this->fail('the callback must not see an unverified notify');
-        });
-        $this->assertSame(Notify::fail('invalid notify'), $reply);
-        $this->assertStringContainsString("wxpay: handleRefundNotify refused the notify and replied FAIL: $reason", $this->logged());
     }
 
     public function testRefundCallbackExceptionIsCaughtLoggedAndFail(): void
