@@ -266,8 +266,8 @@ pub enum Handled {
 
 /// The two reply messages: generic, so that neither a forger nor a log at WeChat learns
 /// anything (no exception text, no field values).
-pub const REFUSED_MSG: &str = "invalid notify";
-pub const NOT_PROCESSED_MSG: &str = "notify not processed, please retry";
+const REFUSED_MSG: &str = "invalid notify";
+const NOT_PROCESSED_MSG: &str = "notify not processed, please retry";
 
 impl Handled {
     /// The XML body to answer WeChat with (HTTP 200).
@@ -414,7 +414,7 @@ mod tests {
         let cases = [
             (
                 payment("SUCCESS", "forger-key-0123456789abcdef01234"),
-                "payment notify",
+                "payment notify: sign does not match",
             ),
             (payment("MAYBE", KEY), "neither SUCCESS nor FAIL"),
             ("<xml><a>".to_owned(), ""),
