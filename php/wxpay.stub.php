@@ -223,7 +223,8 @@ final class Notify
 final class Client
 {
     /**
-     * @param array<string, string|int|float|bool|null> $config
+     * @param array<string, string|int|float|bool|null> $config `key` is the 32-character API
+     *   key; false or '' (an unset getenv()) is reported as missing
      * @throws ConfigException
      */
     public function __construct(#[\SensitiveParameter] array $config)
@@ -270,6 +271,9 @@ final class Client
     }
 
     /**
+     * A verified payment notify; a result_code=FAIL one is an ApiException, a refund notify
+     * a SignatureException that names parseRefundNotify().
+     *
      * @return array<string, string>
      * @throws XmlException|SignatureException|ApiException
      */
