@@ -128,8 +128,8 @@ try {
         'the payment notify to be recorded',
     );
     $check($row['state'] === 'PAID', "order state is {$row['state']}, expected PAID");
-    $out->say('parseNotify (signature, appid, mch_id) → assertNotifyMatches (out_trade_no, total_fee 888)');
-    $out->say('→ one transaction in SQLite → Notify::success()');
+    $out->say('handleNotify (signature, appid, mch_id) → our callback: assertNotifyMatches (out_trade_no, total_fee 888)');
+    $out->say('→ one transaction in SQLite → the handler replies SUCCESS');
     $out->fields($row, ['out_trade_no', 'state', 'transaction_id', 'paid_via', 'time_end']);
     foreach ($mock->notifies() as $attempt) {
         if (($attempt['kind'] ?? '') === 'payment' && ($attempt['out_trade_no'] ?? '') === $outTradeNo) {
@@ -175,6 +175,7 @@ try {
     $out->say('validly signed, but total_fee 1 ≠ our 888 → '
         . ($wrongAmount['return_code'] ?? '?') . ' / ' . ($wrongAmount['return_msg'] ?? ''));
     $check(($wrongAmount['return_code'] ?? '') === 'FAIL', 'a notify with the wrong amount was accepted');
+    $out->say('WeChat only sees the generic message; the reason for each FAIL is in the endpoint\'s error log');
 
     $outcomes = array_count_values(array_column($shop->notifyLog($outTradeNo, 'payment'), 'outcome'));
     ksort($outcomes);
@@ -198,7 +199,7 @@ try {
     $out->say('result_code SUCCESS means accepted; the refund notify confirms it');
 
     // ---------------------------------------------------------------------------------------
-    $out->step('The refund notify: req_info decrypted (parseRefundNotify) and recorded');
+    $out->step('The refund notify: req_info decrypted (handleRefundNotify) and recorded');
     $outRefundNo = $refund['out_refund_no'];
     $refundRow = $waitFor(
         static fn (): ?array => ($r = $shop->refundRecord($outRefundNo)) !== null && $r['state'] !== 'REQUESTED'

@@ -2,10 +2,12 @@
 
 /**
  * WeChat Pay notify endpoint, as a `php -S` router script:
- *   POST /notify/pay     payment result (signed XML)   → parseNotify + assertNotifyMatches
- *   POST /notify/refund  refund result (req_info)      → parseRefundNotify
- * Every notify is answered with HTTP 200 and SUCCESS (applied now or before) or FAIL
- * (forged, for another order or amount, or a temporary failure: WeChat then retries).
+ *   POST /notify/pay     payment result (signed XML)   → handleNotify, callback: assertNotifyMatches, apply once
+ *   POST /notify/refund  refund result (req_info)      → handleRefundNotify, callback: check, apply once
+ * Every notify is answered with HTTP 200 and the reply the handler returns: SUCCESS (applied
+ * now or before) or FAIL (forged, for another order or amount, or a temporary failure:
+ * WeChat then retries; the handler writes why to the error log). The catch below is only
+ * for what fails before a handler runs (the configuration).
  * Configuration comes from the environment (see lib/Shop.php).
  */
 

@@ -224,7 +224,8 @@ final class Notify
 final class Client
 {
     /**
-     * @param array<string, string|int|float|bool|null> $config
+     * @param array<string, string|int|float|bool|null> $config `key` is the 32-character API
+     *   key; false or '' (an unset getenv()) is reported as missing
      * @throws ConfigException
      */
     public function __construct(#[\SensitiveParameter] array $config)
@@ -251,13 +252,23 @@ final class Client
     {
     }
 
-    /** @return array{appId: string, timeStamp: string, nonceStr: string, package: string, signType: string, paySign: string} */
-    public function jsapiParams(string $prepayId): array
+    /**
+     * @param string $prepayId unifiedOrder()'s prepay_id as it came: `$result['prepay_id']`,
+     *   not the whole answer and not "prepay_id=…" (declared mixed so that those slips get
+     *   an InvalidArgumentException saying so, not a bare TypeError)
+     * @return array{appId: string, timeStamp: string, nonceStr: string, package: string, signType: string, paySign: string}
+     * @throws InvalidArgumentException
+     */
+    public function jsapiParams(mixed $prepayId): array
     {
     }
 
-    /** @return array{appid: string, partnerid: string, prepayid: string, package: string, noncestr: string, timestamp: string, sign: string} */
-    public function appParams(string $prepayId): array
+    /**
+     * @param string $prepayId as for jsapiParams()
+     * @return array{appid: string, partnerid: string, prepayid: string, package: string, noncestr: string, timestamp: string, sign: string}
+     * @throws InvalidArgumentException
+     */
+    public function appParams(mixed $prepayId): array
     {
     }
 
@@ -266,6 +277,9 @@ final class Client
     }
 
     /**
+     * A verified payment notify; a result_code=FAIL one is an ApiException, a refund notify
+     * a SignatureException that names parseRefundNotify().
+     *
      * @return array<string, string>
      * @throws XmlException|SignatureException|ApiException
      */
@@ -278,6 +292,40 @@ final class Client
      * @throws XmlException|SignatureException|ApiException
      */
     public function parseRefundNotify(string $body): array
+    {
+    }
+
+    /**
+     * The payment notify endpoint in one call: verifies the notify as parseNotify() does,
+     * calls `$onPaid($notify, $paid)` and returns the XML to echo (with HTTP 200).
+     *
+     * - `$paid` is true for a payment (result_code SUCCESS) and false for a verified
+     *   result_code=FAIL notify: record the failure (err_code, err_code_des), never mark the
+     *   order paid. assertNotifyMatches() refuses a notify that is not a payment.
+     * - SUCCESS is returned once the callback returns (the return value is ignored, except
+     *   `false`), a FAIL notify included: WeChat then stops delivering it. Deliveries repeat
+     *   and may run concurrently: apply the notify once (idempotent, under a lock).
+     * - FAIL (a generic message, never exception text) is returned when the notify is not
+     *   verified (forged, malformed, for another merchant, a refund notify sent here) — the
+     *   callback is not called — or when the callback throws or returns `false`: WeChat
+     *   delivers it again later. The exception is caught, not re-thrown; the reason, with
+     *   the exception as PHP prints an uncaught one, goes to PHP's error log (error_log()).
+     *
+     * @param callable(array<string, string>, bool): mixed $onPaid
+     */
+    public function handleNotify(string $body, callable $onPaid): string
+    {
+    }
+
+    /**
+     * The refund notify endpoint in one call: decrypts and checks the notify as
+     * parseRefundNotify() does, calls `$onRefund($refund)` with the merged fields (check
+     * refund_status: SUCCESS, CHANGE or REFUNDCLOSE) and returns the XML to echo. Replies
+     * and the error log as handleNotify().
+     *
+     * @param callable(array<string, string>): mixed $onRefund
+     */
+    public function handleRefundNotify(string $body, callable $onRefund): string
     {
     }
 
@@ -389,8 +437,8 @@ final class Client
     }
 
     /**
-     * @param array<string, string> $notify a verified notify
-     * @throws SignatureException
+     * @param array<string, string> $notify a verified payment notify (result_code SUCCESS)
+     * @throws SignatureException when it is for another order or amount, or not a payment
      */
     public function assertNotifyMatches(array $notify, string $outTradeNo, int $totalFee): void
     {

@@ -6,6 +6,7 @@
 use crate::convert;
 use crate::engine;
 use crate::exceptions::{PhpResult, exception_object, to_php};
+use crate::handlers;
 use crate::primitives::{sign_params, verify_params};
 use ext_php_rs::binary::Binary;
 use ext_php_rs::binary_slice::BinarySlice;
@@ -14,7 +15,7 @@ use ext_php_rs::class::RegisteredClass;
 use ext_php_rs::ffi;
 use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::prelude::*;
-use ext_php_rs::types::Zval;
+use ext_php_rs::types::{ZendCallable, Zval};
 use ext_php_rs::types::{ZendHashTable, ZendStr};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -84,8 +85,8 @@ impl Client {
     }
 
     /// `WeixinJSBridge.invoke('getBrandWCPayRequest', …)` / `wx.requestPayment` parameters.
-    pub fn jsapiParams(&self, prepayId: &str) -> PhpResult<ZBox<ZendHashTable>> {
-        let prepay = check_nonempty("prepayId", prepayId)?;
+    pub fn jsapiParams(&self, prepayId: &Zval) -> PhpResult<ZBox<ZendHashTable>> {
+        let prepay = convert::prepay_id(prepayId)?;
         Ok(array(&invoke::jsapi(
             self.config(),
             prepay,
@@ -95,8 +96,8 @@ impl Client {
     }
 
     /// The APP SDK's `PayReq` parameters.
-    pub fn appParams(&self, prepayId: &str) -> PhpResult<ZBox<ZendHashTable>> {
-        let prepay = check_nonempty("prepayId", prepayId)?;
+    pub fn appParams(&self, prepayId: &Zval) -> PhpResult<ZBox<ZendHashTable>> {
+        let prepay = convert::prepay_id(prepayId)?;
         Ok(array(&invoke::app(
             self.config(),
             prepay,
@@ -130,6 +131,33 @@ impl Client {
     pub fn parseRefundNotify(&self, body: BinarySlice<u8>) -> PhpResult<ZBox<ZendHashTable>> {
         let fields = notify::parse_refund(&body, self.config()).map_err(to_php)?;
         Ok(array(&fields))
+    }
+
+    /// Verifies a payment notify (as `parseNotify`), calls `onPaid(array $notify, bool
+    /// $paid)` with it, and returns the reply to echo: SUCCESS once the callback returns
+    /// (`$paid` is false for a verified `result_code=FAIL`, which is acknowledged too); FAIL
+    /// with a generic message, the reason written to the error log, when the notify is not
+    /// verified or the callback throws or returns false (the exception is caught).
+    pub fn handleNotify(&self, body: BinarySlice<u8>, onPaid: ZendCallable) -> String {
+        let handled = notify::handle_payment(&body, self.config(), |n| {
+            let mut fields = Zval::new();
+            fields.set_hashtable(convert::fields_to_array(
+                n.fields.iter().map(|(k, v)| (*k, v.as_ref())),
+            ));
+            handlers::call(&onPaid, vec![&fields, &n.paid])
+        });
+        handlers::reply(&handled, "handleNotify")
+    }
+
+    /// Verifies and decrypts a refund notify (as `parseRefundNotify`), calls
+    /// `onRefund(array $refund)` with it, and returns the reply to echo, as `handleNotify`.
+    pub fn handleRefundNotify(&self, body: BinarySlice<u8>, onRefund: ZendCallable) -> String {
+        let handled = notify::handle_refund(&body, self.config(), |f| {
+            let mut fields = Zval::new();
+            fields.set_hashtable(array(f));
+            handlers::call(&onRefund, vec![&fields])
+        });
+        handlers::reply(&handled, "handleRefundNotify")
     }
 
     /// `pay/unifiedorder`: NATIVE (`code_url`), JSAPI (needs `openid`), APP, MWEB.

@@ -377,3 +377,28 @@ impl ext_php_rs::convert::IntoZval for PhpStr {
         Ok(())
     }
 }
+
+/// A `prepayId` argument. It is declared `mixed` so that the usual slip, passing the whole
+/// unifiedOrder() answer, gets a message with the fix instead of the binding's TypeError.
+pub fn prepay_id(zv: &Zval) -> PhpResult<&str> {
+    let zv = zv.dereference();
+    if let Some(id) = zv.str() {
+        return wxpay_core::invoke::check_prepay_id(id).map_err(crate::exceptions::to_php);
+    }
+    let given = match zv.get_type() {
+        DataType::Array => {
+            return Err(invalid(
+                "prepayId must be the prepay_id string, array given: pass $result['prepay_id'], \
+                 not the whole unifiedOrder() answer"
+                    .into(),
+            ));
+        }
+        DataType::String => "non-UTF-8 string",
+        DataType::Long => "int",
+        DataType::Null => "null",
+        _ => type_name(zv),
+    };
+    Err(invalid(format!(
+        "prepayId must be the prepay_id string, {given} given"
+    )))
+}

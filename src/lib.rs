@@ -7,6 +7,7 @@ mod client;
 mod convert;
 mod engine;
 mod exceptions;
+mod handlers;
 mod primitives;
 mod tools;
 

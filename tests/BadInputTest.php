@@ -206,6 +206,16 @@ final class BadInputTest extends TestCase
             SignatureException::class,
             'decrypted req_info is not valid XML',
         ];
+        yield 'refund notify at the payment endpoint' => [
+            self::notify(Notifies::refund()),
+            SignatureException::class,
+            'this is a refund notify (req_info, no sign): handle it with handleRefundNotify() or parseRefundNotify()',
+        ];
+        yield 'payment notify at the refund endpoint' => [
+            fn () => self::client()->parseRefundNotify(Notifies::payment()),
+            SignatureException::class,
+            'this is a payment notify (signed, no req_info): handle it with handleNotify() or parseNotify()',
+        ];
 
         // Configuration.
         $config = fn (array $c) => fn () => new Client($c);

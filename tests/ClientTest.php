@@ -37,6 +37,16 @@ final class ClientTest extends TestCase
             ['key' => "\xff" . self::SECRET] + $ok,
             'config "key" must be UTF-8 text, non-UTF-8 string given',
         ];
+        yield 'key from an unset variable' => [
+            ['key' => false] + $ok,
+            'config "key" is required: missing or empty (did getenv() return false?)',
+        ];
+        yield 'empty key' => [['key' => ''] + $ok, 'config "key" is required: missing or empty'];
+        yield 'short key' => [
+            ['key' => 'SECRET-KEY-must-never'] + $ok,
+            'config "key" must be the 32-character API key set in the merchant platform, 21 characters given',
+        ];
+        yield 'long key' => [['key' => self::SECRET . '0'] + $ok, '33 characters given'];
         yield 'timeout as string' => [$ok + ['timeout' => '5'], '"timeout" must be a number of seconds'];
         yield 'negative timeout' => [$ok + ['timeout' => -1], '"timeout" must be more than 0'];
         yield 'retries' => [$ok + ['retries' => 6], '"retries" must be an int from 0 to 5, int given'];
@@ -78,7 +88,7 @@ final class ClientTest extends TestCase
     public function testMisplacedSecretIsNotEchoed(): void
     {
         try {
-            new Client(['appid' => 'wx1', 'mch_id' => '1', 'key' => 'k', 'failover' => self::SECRET]);
+            new Client(['appid' => 'wx1', 'mch_id' => '1', 'key' => str_repeat('k', 32), 'failover' => self::SECRET]);
             $this->fail('must throw');
         } catch (ConfigException $e) {
             $this->assertStringNotContainsString(self::SECRET, (string) $e);
@@ -227,6 +237,36 @@ final class ClientTest extends TestCase
                 $this->fail("$method must throw");
             } catch (InvalidArgumentException $e) {
                 $this->assertStringContainsString('must not be empty', $e->getMessage());
+            }
+        }
+    }
+
+    /** @return iterable<string, array{mixed, string}> */
+    public static function misusedPrepayIds(): iterable
+    {
+        yield 'the package value' => [
+            'prepay_id=wx201410272009395522657a690389285100',
+            'without "prepay_id=": pass $result[\'prepay_id\']',
+        ];
+        yield 'the whole answer' => [
+            ['return_code' => 'SUCCESS', 'prepay_id' => 'wx2014'],
+            'prepayId must be the prepay_id string, array given: pass $result[\'prepay_id\'], not the whole unifiedOrder() answer',
+        ];
+        yield 'an int' => [2014, 'prepayId must be the prepay_id string, int given'];
+        yield 'null' => [null, 'prepayId must be the prepay_id string, null given'];
+    }
+
+    /** @dataProvider misusedPrepayIds */
+    #[DataProvider('misusedPrepayIds')]
+    public function testBuildersRefuseMisusedPrepayIdsWithTheFix(mixed $prepayId, string $expected): void
+    {
+        $client = $this->client();
+        foreach (['jsapiParams', 'appParams'] as $method) {
+            try {
+                $client->$method($prepayId);
+                $this->fail("$method must throw");
+            } catch (InvalidArgumentException $e) {
+                $this->assertStringContainsString($expected, $e->getMessage(), $method);
             }
         }
     }

@@ -164,6 +164,35 @@ final class IntegrationFailuresTest extends TestCase
         }
     }
 
+    public function testUntrustedCertificateNamesCaPath(): void
+    {
+        // The simulator's certificate without its CA: what a proxy or a missing ca_path gives.
+        $client = $this->mock->client(['ca_path' => null, 'retries' => 0]);
+        try {
+            $client->orderQuery(['out_trade_no' => 'X1001']);
+            $this->fail('an untrusted certificate must be refused');
+        } catch (HttpException $e) {
+            $this->assertStringContainsString('UnknownIssuer', $e->getMessage());
+            $this->assertStringContainsString('set config "ca_path" to its CA certificate', $e->getMessage());
+        }
+    }
+
+    public function testWrongKeyIsASignErrorWithTheFix(): void
+    {
+        // 32 characters, so the constructor takes it; WeChat (the mock) answers 签名错误.
+        $client = $this->mock->client(['key' => str_repeat('f', 32)]);
+        try {
+            $client->orderQuery(['out_trade_no' => 'X1001']);
+            $this->fail('a request signed with another key must be refused');
+        } catch (ApiException $e) {
+            $this->assertSame('签名错误', $e->getReturnMsg());
+            $this->assertStringEndsWith(
+                'return_msg=签名错误; check that the API key and sign_type match the merchant platform',
+                $e->getMessage()
+            );
+        }
+    }
+
     public function testUnknownEndpointIsAnHttpStatus(): void
     {
         try {

@@ -148,6 +148,32 @@ final class IntegrationNotifyTest extends TestCase
         $this->mock->client()->parseNotify($body);
     }
 
+    public function testHandlersTakeDeliveredNotifies(): void
+    {
+        $no = self::newNo('K');
+        $refundNo = 'RF' . substr($no, 1);
+        $client = $this->clientFor('ok', $no);
+        $this->paidOrder($client, $no, 230);
+        $seen = [];
+        $reply = $client->handleNotify($this->body($no), function (array $notify, bool $paid) use ($client, $no, &$seen) {
+            $client->assertNotifyMatches($notify, $no, 230);
+            $seen[] = [$notify['out_trade_no'], $paid];
+        });
+        $this->assertSame(\WxPay\Notify::success(), $reply);
+        $client->refund([
+            'out_trade_no' => $no,
+            'out_refund_no' => $refundNo,
+            'total_fee' => 230,
+            'refund_fee' => 30,
+            'notify_url' => self::$receiver->url . "/ok/$refundNo",
+        ]);
+        $reply = $client->handleRefundNotify($this->body($refundNo), function (array $refund) use (&$seen) {
+            $seen[] = [$refund['out_refund_no'], $refund['refund_fee'], $refund['refund_status']];
+        });
+        $this->assertSame(\WxPay\Notify::success(), $reply);
+        $this->assertSame([[$no, true], [$refundNo, '30', 'SUCCESS']], $seen);
+    }
+
     public function testRefundNotifyIsDecrypted(): void
     {
         $no = self::newNo('R');

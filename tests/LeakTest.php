@@ -42,6 +42,12 @@ final class LeakTest extends TestCase
             'Xml::decode' => static fn () => Xml::decode($xml),
             'parseNotify' => static fn () => $client->parseNotify($xml),
             'parseRefundNotify' => static fn () => $client->parseRefundNotify($refund),
+            'handleNotify' => static fn () => $client->handleNotify($xml, static fn (array $n, bool $paid) => null),
+            // The caught exception, its text for the log, and the log call itself.
+            'handleRefundNotify, callback throws' => static fn () => $client->handleRefundNotify(
+                $refund,
+                static fn () => throw new \RuntimeException('not now')
+            ),
             'exceptions' => static function () use ($client, $forged): void {
                 try {
                     $client->parseNotify($forged);
@@ -51,6 +57,7 @@ final class LeakTest extends TestCase
                 throw new \LogicException('a forged notify was accepted');
             },
         ];
+        $previousLog = ini_set('error_log', '/dev/null');
         foreach ($ops as $op) {
             for ($i = 0; $i < 2000; $i++) {
                 $op();
@@ -67,6 +74,7 @@ final class LeakTest extends TestCase
             }
             $calls[$name] = $i;
         }
+        ini_set('error_log', (string) $previousLog);
         gc_collect_cycles();
         $grew = self::rssKb() - $rss0;
         $report = json_encode($calls) . " → RSS +{$grew} kB";

@@ -7,7 +7,6 @@ namespace WxPayExample;
 use PDO;
 use Throwable;
 use WxPay\Client;
-use WxPay\Notify;
 
 /**
  * The merchant side shared by the checkout walk-through, the notify endpoint and the shop:
@@ -191,26 +190,24 @@ final class Shop
     }
 
     /**
-     * The payment notify endpoint: verify, check against our order, apply once.
-     * Always returns the reply body; the caller sends it with HTTP 200.
+     * The payment notify endpoint: handleNotify verifies it and calls us with the verified
+     * fields; we check them against our order and apply them once. Returns the reply body;
+     * the caller sends it with HTTP 200. Throwing here makes the reply FAIL (WeChat retries)
+     * and puts the exception in PHP's error log.
      */
     public function handlePaymentNotify(string $body): string
     {
-        try {
-            $notify = $this->pay->parseNotify($body);
-        } catch (\WxPay\ExceptionInterface $e) {
-            $this->log('payment', null, null, 'rejected', $e::class . ': ' . $e->getMessage(), $body);
-            return Notify::fail('invalid notify');
-        }
-        try {
-            $outcome = $this->recordPayment($notify, 'notify', $body);
-        } catch (\WxPay\SignatureException $e) {
-            return Notify::fail('order mismatch');
-        } catch (Throwable $e) {
-            error_log('payment notify: ' . $e::class . ': ' . $e->getMessage());
-            return Notify::fail('temporary failure');
-        }
-        return $outcome === 'unknown-order' ? Notify::fail('unknown order') : Notify::success();
+        return $this->pay->handleNotify($body, function (array $notify, bool $paid) use ($body): void {
+            if (!$paid) {
+                // A verified result_code=FAIL: the payer did not pay. Note it; the order stays NOTPAY.
+                $detail = 'payment failed: ' . ($notify['err_code'] ?? '') . ' ' . ($notify['err_code_des'] ?? '');
+                $this->log('payment', $notify['out_trade_no'], $notify['transaction_id'] ?? null, 'failed', $detail, $body);
+                return;
+            }
+            if ($this->recordPayment($notify, 'notify', $body) === 'unknown-order') {
+                throw new \UnexpectedValueException("payment notify for an order we do not have: {$notify['out_trade_no']}");
+            }
+        });
     }
 
     /**
@@ -300,69 +297,68 @@ final class Shop
         ]);
     }
 
-    /** The refund notify endpoint: decrypt req_info, check against our refund, apply once. */
+    /**
+     * The refund notify endpoint: handleRefundNotify decrypts req_info and calls us with the
+     * fields; we check them against our refund and apply them once (a throw means FAIL).
+     */
     public function handleRefundNotify(string $body): string
     {
-        try {
-            $notify = $this->pay->parseRefundNotify($body);
-        } catch (\WxPay\ExceptionInterface $e) {
-            $this->log('refund', null, null, 'rejected', $e::class . ': ' . $e->getMessage(), $body);
-            return Notify::fail('invalid notify');
-        }
+        return $this->pay->handleRefundNotify($body, function (array $notify) use ($body): void {
+            $this->applyRefund($notify, $body);
+        });
+    }
+
+    /** @param array<string, string> $notify a decrypted refund notify */
+    private function applyRefund(array $notify, string $body): void
+    {
         $outRefundNo = $notify['out_refund_no'];
         $outTradeNo = $notify['out_trade_no'];
+        $this->begin();
         try {
-            $this->begin();
-            try {
-                $refund = $this->refundRecord($outRefundNo);
-                $reason = match (true) {
-                    $refund === null => 'unknown out_refund_no',
-                    $refund['out_trade_no'] !== $outTradeNo => 'out_trade_no does not match our refund',
-                    (string) $refund['refund_fee'] !== $notify['refund_fee'] => 'refund_fee '
-                        . $notify['refund_fee'] . ' does not match our ' . $refund['refund_fee'],
-                    default => null,
-                };
-                if ($reason !== null) {
-                    $this->logIn('refund', $outTradeNo, $outRefundNo, 'rejected', $reason, $body);
-                    $this->commit();
-                    return Notify::fail('refund mismatch');
-                }
-                if (in_array($refund['state'], ['SUCCESS', 'REFUNDCLOSE', 'CHANGE'], true)) {
-                    $detail = 'already ' . $refund['state'];
-                    $this->logIn('refund', $outTradeNo, $outRefundNo, 'duplicate', $detail, $body);
-                    $this->commit();
-                    return Notify::success();
-                }
-                $this->db->prepare(
-                    'UPDATE refunds SET state = ?, refund_id = ?, success_time = ?, notify_fields = ?
-                     WHERE out_refund_no = ?'
-                )->execute([
-                    $notify['refund_status'],
-                    $notify['refund_id'] ?? null,
-                    $notify['success_time'] ?? null,
-                    json_encode($notify, JSON_UNESCAPED_UNICODE | JSON_THROW_ON_ERROR),
-                    $outRefundNo,
-                ]);
-                if ($notify['refund_status'] === 'SUCCESS') {
-                    $this->db->prepare(
-                        "UPDATE orders SET state = 'REFUNDED'
-                         WHERE out_trade_no = ? AND state = 'PAID' AND total_fee <= (
-                             SELECT COALESCE(SUM(refund_fee), 0) FROM refunds
-                             WHERE out_trade_no = ? AND state = 'SUCCESS'
-                         )"
-                    )->execute([$outTradeNo, $outTradeNo]);
-                }
-                $detail = 'refund ' . $notify['refund_status'];
-                $this->logIn('refund', $outTradeNo, $outRefundNo, 'processed', $detail, $body);
+            $refund = $this->refundRecord($outRefundNo);
+            $reason = match (true) {
+                $refund === null => 'unknown out_refund_no',
+                $refund['out_trade_no'] !== $outTradeNo => 'out_trade_no does not match our refund',
+                (string) $refund['refund_fee'] !== $notify['refund_fee'] => 'refund_fee '
+                    . $notify['refund_fee'] . ' does not match our ' . $refund['refund_fee'],
+                default => null,
+            };
+            if ($reason !== null) {
+                $this->logIn('refund', $outTradeNo, $outRefundNo, 'rejected', $reason, $body);
                 $this->commit();
-                return Notify::success();
-            } catch (Throwable $e) {
-                $this->rollbackIfOpen();
-                throw $e;
+                throw new \UnexpectedValueException("refund notify $outRefundNo: $reason");
             }
+            if (in_array($refund['state'], ['SUCCESS', 'REFUNDCLOSE', 'CHANGE'], true)) {
+                $detail = 'already ' . $refund['state'];
+                $this->logIn('refund', $outTradeNo, $outRefundNo, 'duplicate', $detail, $body);
+                $this->commit();
+                return;
+            }
+            $this->db->prepare(
+                'UPDATE refunds SET state = ?, refund_id = ?, success_time = ?, notify_fields = ?
+                 WHERE out_refund_no = ?'
+            )->execute([
+                $notify['refund_status'],
+                $notify['refund_id'] ?? null,
+                $notify['success_time'] ?? null,
+                json_encode($notify, JSON_UNESCAPED_UNICODE | JSON_THROW_ON_ERROR),
+                $outRefundNo,
+            ]);
+            if ($notify['refund_status'] === 'SUCCESS') {
+                $this->db->prepare(
+                    "UPDATE orders SET state = 'REFUNDED'
+                     WHERE out_trade_no = ? AND state = 'PAID' AND total_fee <= (
+                         SELECT COALESCE(SUM(refund_fee), 0) FROM refunds
+                         WHERE out_trade_no = ? AND state = 'SUCCESS'
+                     )"
+                )->execute([$outTradeNo, $outTradeNo]);
+            }
+            $detail = 'refund ' . $notify['refund_status'];
+            $this->logIn('refund', $outTradeNo, $outRefundNo, 'processed', $detail, $body);
+            $this->commit();
         } catch (Throwable $e) {
-            error_log('refund notify: ' . $e::class . ': ' . $e->getMessage());
-            return Notify::fail('temporary failure');
+            $this->rollbackIfOpen();
+            throw $e;
         }
     }
 

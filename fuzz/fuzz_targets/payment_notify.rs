@@ -1,6 +1,6 @@
 //! Payment notifies (docs/protocol.md §5, §7.2). Two halves per input:
 //! - the raw bytes as a notify body, for both pinned sign types: refused or, if ever
-//!   accepted, verifiably ours (signed, our merchant, SUCCESS);
+//!   accepted, verifiably ours (signed, our merchant; parse_payment only when SUCCESS);
 //! - a notify built from fuzzer-chosen values and signed correctly must be accepted with
 //!   exactly its fields, and flipping one byte of any value must get it refused.
 
@@ -15,15 +15,20 @@ use wxpay_core::{notify, sign, xml};
 
 fuzz_target!(|data: &[u8]| {
     for config in CONFIGS.iter() {
-        if let Ok(fields) = notify::parse_payment(data, config) {
+        // verify_payment (what handleNotify's callback gets) accepts only what is signed and
+        // ours, paid or a FAIL; parse_payment accepts exactly the paid ones.
+        let verified = notify::verify_payment(data, config);
+        if let Ok(n) = &verified {
             assert_eq!(
-                sign::verify(&fields, config.key.expose(), config.sign_type),
+                sign::verify(&n.fields, config.key.expose(), config.sign_type),
                 Ok(())
             );
-            assert_eq!(get(&fields, "appid"), Some(APPID));
-            assert_eq!(get(&fields, "mch_id"), Some(MCH_ID));
-            assert_eq!(get(&fields, "result_code"), Some("SUCCESS"));
+            assert_eq!(get(&n.fields, "appid"), Some(APPID));
+            assert_eq!(get(&n.fields, "mch_id"), Some(MCH_ID));
+            assert_eq!(n.paid, get(&n.fields, "result_code") == Some("SUCCESS"));
         }
+        let paid = verified.is_ok_and(|n| n.paid);
+        assert_eq!(notify::parse_payment(data, config).is_ok(), paid);
     }
     // Running out of bytes just ends the structured half early.
     let _ = signed_notify(&mut Unstructured::new(data));

@@ -91,6 +91,9 @@ pub struct Config {
     pub sandbox: bool,
 }
 
+/// The length of every v2 API key (merchant platform → API安全 → API密钥).
+const KEY_CHARS: usize = 32;
+
 /// Every accepted configuration key.
 pub const KEYS: &[&str] = &[
     "appid",
@@ -206,15 +209,31 @@ impl Config {
                 .unwrap_or(Value::Null)
         };
         let required = |key: &str, value: Value| -> Result<String> {
+            // `getenv()` answers false for an unset variable: that is a missing value, not
+            // a wrongly typed one.
+            let value = if value == Value::Bool(false) {
+                Value::Null
+            } else {
+                value
+            };
             string(key, value)?.ok_or_else(|| {
                 Error::Config(format!(
-                    "config \"{key}\" is required and must not be empty"
+                    "config \"{key}\" is required: missing or empty (did getenv() return false?)"
                 ))
             })
         };
         let appid = required("appid", take("appid"))?;
         let mch_id = required("mch_id", take("mch_id"))?;
         let key = Secret::new(required("key", take("key"))?);
+        // Every v2 API key is 32 characters (the sandbox's too): anything else is a paste
+        // error or another credential, which would only show up later as 签名错误.
+        let key_chars = key.expose().chars().count();
+        if key_chars != KEY_CHARS {
+            return Err(Error::Config(format!(
+                "config \"key\" must be the {KEY_CHARS}-character API key set in the merchant \
+                 platform, {key_chars} characters given"
+            )));
+        }
         let sign_type = match string("sign_type", take("sign_type"))? {
             None => SignType::Md5,
             Some(name) => SignType::parse(&name).ok_or_else(|| {
@@ -319,7 +338,7 @@ mod tests {
         vec![
             ("appid".into(), s("wx1")),
             ("mch_id".into(), Value::Int(1000)),
-            ("key".into(), s("SECRET-KEY-VALUE")),
+            ("key".into(), s("SECRET-KEY-VALUE-0123456789abcde")),
         ]
     }
 
@@ -393,6 +412,22 @@ mod tests {
         let mut e = base();
         e[2].1 = Value::Int(5);
         assert!(err(e).contains("\"key\" must be a string, int given"));
+        for missing in [Value::Bool(false), s(""), Value::Null] {
+            let mut e = base();
+            e[2].1 = missing;
+            assert!(
+                err(e)
+                    .contains("\"key\" is required: missing or empty (did getenv() return false?)")
+            );
+        }
+        let mut e = base();
+        e[2].1 = s("SECRET-KEY-VALUE");
+        let m = err(e);
+        assert!(
+            m.contains("\"key\" must be the 32-character API key")
+                && m.contains("16 characters given")
+        );
+        assert!(!m.contains("SECRET"));
         let mut e = base();
         e[2].1 = Value::NotUtf8;
         assert_eq!(

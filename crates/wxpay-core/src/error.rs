@@ -108,10 +108,26 @@ impl ApiError {
     pub fn is_retryable(&self) -> bool {
         RETRYABLE_ERR_CODES.contains(&self.err_code.as_str())
     }
+
+    /// WeChat could not verify the request's sign (spec §4.1: `return_msg` 签名错误 or
+    /// `err_code` SIGNERROR): never a transient failure, nearly always the wrong key.
+    fn is_sign_error(&self) -> bool {
+        self.err_code == "SIGNERROR" || self.return_msg.contains("签名错误")
+    }
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_answer(f)?;
+        if self.is_sign_error() {
+            f.write_str("; check that the API key and sign_type match the merchant platform")?;
+        }
+        Ok(())
+    }
+}
+
+impl ApiError {
+    fn fmt_answer(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if !self.call.is_empty() {
             write!(f, "{}: ", self.call)?;
         }
@@ -171,3 +187,44 @@ impl From<ApiError> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(fields: &[(&str, &str)]) -> String {
+        ApiError {
+            call: "orderquery".into(),
+            ..ApiError::from_fields(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn sign_errors_point_at_the_key_and_sign_type() {
+        const HINT: &str = "; check that the API key and sign_type match the merchant platform";
+        let refused = answer(&[("return_code", "FAIL"), ("return_msg", "签名错误")]);
+        assert_eq!(
+            refused,
+            format!(
+                "orderquery: WeChat Pay refused the request: return_code=FAIL, return_msg=签名错误{HINT}"
+            )
+        );
+        let business = answer(&[
+            ("return_code", "SUCCESS"),
+            ("result_code", "FAIL"),
+            ("err_code", "SIGNERROR"),
+        ]);
+        assert!(business.ends_with(HINT), "{business}");
+        let other = answer(&[
+            ("return_code", "FAIL"),
+            ("return_msg", "mch_id参数格式错误"),
+        ]);
+        assert!(!other.contains("API key"), "{other}");
+    }
+}

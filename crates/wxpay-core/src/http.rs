@@ -509,28 +509,54 @@ fn causes(e: &reqwest::Error) -> String {
     }
 }
 
-fn closed_early(e: &reqwest::Error) -> bool {
+/// Whether any cause below `e` passes `test`, including the errors `io::Error`s wrap (their
+/// `source()` skips the wrapped error; rustls's arrives wrapped twice).
+fn any_cause(
+    e: &reqwest::Error,
+    test: impl Fn(&(dyn std::error::Error + 'static)) -> bool,
+) -> bool {
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        if let Some(h) = s.downcast_ref::<hyper::Error>()
-            && (h.is_incomplete_message() || h.is_canceled())
-        {
-            return true;
-        }
-        if let Some(io) = s.downcast_ref::<std::io::Error>()
-            && matches!(
-                io.kind(),
-                std::io::ErrorKind::ConnectionReset
-                    | std::io::ErrorKind::ConnectionAborted
-                    | std::io::ErrorKind::BrokenPipe
-                    | std::io::ErrorKind::UnexpectedEof
-            )
-        {
-            return true;
+        let mut layer = Some(s);
+        while let Some(l) = layer {
+            if test(l) {
+                return true;
+            }
+            layer = l
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .map(|inner| inner as &(dyn std::error::Error + 'static));
         }
         source = s.source();
     }
     false
+}
+
+fn closed_early(e: &reqwest::Error) -> bool {
+    any_cause(e, |s| {
+        s.downcast_ref::<hyper::Error>()
+            .is_some_and(|h| h.is_incomplete_message() || h.is_canceled())
+            || s.downcast_ref::<std::io::Error>().is_some_and(|io| {
+                matches!(
+                    io.kind(),
+                    std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::ConnectionAborted
+                        | std::io::ErrorKind::BrokenPipe
+                        | std::io::ErrorKind::UnexpectedEof
+                )
+            })
+    })
+}
+
+/// The server's certificate was refused (unknown issuer, expired, wrong name, …): a retry
+/// cannot help, and when the server is a simulator or a proxy its CA belongs in `ca_path`.
+fn certificate_refused(e: &reqwest::Error) -> bool {
+    any_cause(e, |s| {
+        matches!(
+            s.downcast_ref::<rustls::Error>(),
+            Some(rustls::Error::InvalidCertificate(_))
+        )
+    })
 }
 
 fn failure(base: &str, path: &str, e: &reqwest::Error) -> Failure {
@@ -552,7 +578,16 @@ fn failure(base: &str, path: &str, e: &reqwest::Error) -> Failure {
     Failure {
         kind,
         error: HttpError {
-            message: format!("POST {path} on {base}: {what}: {}", causes(e)),
+            message: format!(
+                "POST {path} on {base}: {what}: {}{}",
+                causes(e),
+                if certificate_refused(e) {
+                    "; the server's certificate is not trusted: for a simulator or a proxy, \
+                     set config \"ca_path\" to its CA certificate"
+                } else {
+                    ""
+                }
+            ),
             timeout: e.is_timeout(),
             status: None,
         },

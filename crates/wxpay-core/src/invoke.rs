@@ -2,6 +2,7 @@
 //! Program or an app needs to start a payment, and the mode-1 Native QR URL.
 
 use crate::config::Config;
+use crate::error::{Error, Result};
 use crate::sign::{self, SignType};
 
 pub type Fields = Vec<(String, String)>;
@@ -15,6 +16,23 @@ fn signed(mut fields: Fields, key: &str, sign_type: SignType, sign_name: &str) -
 /// The app the payer uses: in service-provider mode the sub-merchant's app when configured.
 fn payer_appid(config: &Config) -> &str {
     config.sub_appid.as_deref().unwrap_or(&config.appid)
+}
+
+/// The `prepay_id` the builders take: unifiedorder's field as it came, not empty and without
+/// the `prepay_id=` of JSAPI's `package` (passing `package` back is the usual slip, and would
+/// sign `prepay_id=prepay_id=…`, which the payer's WeChat refuses with no reason given).
+pub fn check_prepay_id(prepay_id: &str) -> Result<&str> {
+    if prepay_id.is_empty() {
+        return Err(Error::InvalidArgument("prepayId must not be empty".into()));
+    }
+    if prepay_id.starts_with("prepay_id=") {
+        return Err(Error::InvalidArgument(
+            "prepayId must be unifiedorder's prepay_id as it came (\"wx…\"), without \
+             \"prepay_id=\": pass $result['prepay_id']; package=prepay_id=… is written for you"
+                .into(),
+        ));
+    }
+    Ok(prepay_id)
 }
 
 /// `WeixinJSBridge.invoke('getBrandWCPayRequest', …)` / `wx.requestPayment` parameters:
@@ -80,4 +98,26 @@ fn percent_encode(value: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prepay_id_is_taken_bare() {
+        assert_eq!(check_prepay_id("wx2017"), Ok("wx2017"));
+        for (bad, says) in [
+            ("", "must not be empty"),
+            (
+                "prepay_id=wx2017",
+                "without \"prepay_id=\": pass $result['prepay_id']",
+            ),
+        ] {
+            match check_prepay_id(bad) {
+                Err(Error::InvalidArgument(m)) => assert!(m.contains(says), "{m}"),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
 }

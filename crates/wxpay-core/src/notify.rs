@@ -113,24 +113,60 @@ pub fn parse_fee(name: &str, value: &str) -> Result<u64> {
     }
 }
 
-/// Parses and verifies a payment notify body. `return_code` or `result_code` FAIL become
-/// [`Error::Api`] (after verification, for `result_code`).
-/// The fields borrow from `body`.
-pub fn parse_payment<'a>(body: &'a [u8], config: &Config) -> Result<xml::Fields<'a>> {
+/// A verified payment notify: its fields (borrowed from the body) and whether it reports a
+/// payment (`result_code` SUCCESS) or a failed one (`result_code` FAIL, still signed).
+#[derive(Debug)]
+pub struct PaymentNotify<'a> {
+    pub fields: xml::Fields<'a>,
+    pub paid: bool,
+}
+
+/// Verifies a payment notify body: signed with the pinned type, for this merchant, with the
+/// fields a real payment has. A verified `result_code=FAIL` is returned with `paid == false`
+/// (it needs only `out_trade_no`); `return_code` FAIL (unsigned) is an [`Error::Api`].
+pub fn verify_payment<'a>(body: &'a [u8], config: &Config) -> Result<PaymentNotify<'a>> {
     let fields = xml::decode(body)?;
     check_return_code("payment notify", &fields)?;
+    // A refund notify has no sign, so it would fail below with a message that hides the
+    // real mistake: the endpoint is wired to the wrong handler.
+    if get(&fields, "req_info").is_some() && get(&fields, "sign").is_none() {
+        return Err(Error::Signature(
+            "payment notify: this is a refund notify (req_info, no sign): handle it with \
+             handleRefundNotify() or parseRefundNotify()"
+                .into(),
+        ));
+    }
     check_sign(&fields, config, "payment notify")?;
     check_merchant(&fields, config, "payment notify")?;
-    if get(&fields, "result_code") != Some("SUCCESS") {
-        return Err(api_error("payment notify", &fields));
-    }
-    for name in ["out_trade_no", "transaction_id", "total_fee"] {
+    let (paid, needed): (bool, &[&str]) = match get(&fields, "result_code") {
+        Some("SUCCESS") => (true, &["out_trade_no", "transaction_id", "total_fee"]),
+        Some("FAIL") => (false, &["out_trade_no"]),
+        other => {
+            return Err(Error::Signature(format!(
+                "payment notify result_code {:?} is neither SUCCESS nor FAIL",
+                other.unwrap_or_default()
+            )));
+        }
+    };
+    for name in needed {
         if get(&fields, name).is_none_or(str::is_empty) {
             return Err(Error::Signature(format!("payment notify has no {name}")));
         }
     }
-    parse_fee("total_fee", get(&fields, "total_fee").unwrap_or_default())?;
-    Ok(fields)
+    if paid {
+        parse_fee("total_fee", get(&fields, "total_fee").unwrap_or_default())?;
+    }
+    Ok(PaymentNotify { fields, paid })
+}
+
+/// Parses and verifies a payment notify body: [`verify_payment`], and a verified
+/// `result_code=FAIL` becomes [`Error::Api`]. The fields borrow from `body`.
+pub fn parse_payment<'a>(body: &'a [u8], config: &Config) -> Result<xml::Fields<'a>> {
+    let notify = verify_payment(body, config)?;
+    if !notify.paid {
+        return Err(api_error("payment notify", &notify.fields));
+    }
+    Ok(notify.fields)
 }
 
 /// Parses a refund notify: the outer fields must be ours, `req_info` must decrypt with our
@@ -139,10 +175,18 @@ pub fn parse_refund(body: &[u8], config: &Config) -> Result<Fields> {
     let mut fields = xml::into_owned(xml::decode(body)?);
     check_return_code("refund notify", &fields)?;
     check_merchant(&fields, config, "refund notify")?;
-    let at = fields
-        .iter()
-        .position(|(k, _)| k == "req_info")
-        .ok_or_else(|| Error::Signature("refund notify has no req_info".into()))?;
+    let Some(at) = fields.iter().position(|(k, _)| k == "req_info") else {
+        // The usual cause: a payment notify (signed, no req_info) at the refund endpoint.
+        let hint = if get(&fields, "sign").is_some() {
+            ": this is a payment notify (signed, no req_info): handle it with handleNotify() \
+             or parseNotify()"
+        } else {
+            ""
+        };
+        return Err(Error::Signature(format!(
+            "refund notify has no req_info{hint}"
+        )));
+    };
     let (_, req_info) = fields.remove(at);
     let plain = crypto::decrypt_req_info(&req_info, config.key.expose())
         .map_err(|e| Error::Signature(format!("refund notify: {e}")))?;
@@ -184,6 +228,14 @@ pub fn check_order<K: AsRef<str>, V: AsRef<str>>(
     out_trade_no: &str,
     total_fee: i64,
 ) -> Result<()> {
+    // handleNotify's callback also sees verified result_code=FAIL notifies: one of those
+    // must never pass as the order's payment.
+    let result = get(fields, "result_code").unwrap_or_default();
+    if result != "SUCCESS" {
+        return Err(Error::Signature(format!(
+            "notify result_code is \"{result}\", not SUCCESS: it does not report a payment"
+        )));
+    }
     let theirs = get(fields, "out_trade_no").unwrap_or_default();
     if theirs != out_trade_no {
         return Err(Error::Signature(format!(
@@ -197,4 +249,231 @@ pub fn check_order<K: AsRef<str>, V: AsRef<str>>(
         )));
     }
     Ok(())
+}
+
+/// How a notify handler ended. The reply tells WeChat whether to deliver the notify again
+/// (it does after FAIL, for about 24 hours); the log line says why it was FAIL, for the
+/// shop's error log, since WeChat is told nothing more specific than the generic message.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Handled {
+    /// The callback took the notify: SUCCESS.
+    Acknowledged,
+    /// Not verified (forged, malformed, for another merchant, sent to the wrong handler):
+    /// the callback never saw it.
+    Refused(Error),
+    /// The callback threw or returned false (its description): FAIL, so WeChat retries.
+    CallbackFailed(String),
+}
+
+/// The two reply messages: generic, so that neither a forger nor a log at WeChat learns
+/// anything (no exception text, no field values).
+const REFUSED_MSG: &str = "invalid notify";
+const NOT_PROCESSED_MSG: &str = "notify not processed, please retry";
+
+impl Handled {
+    /// The XML body to answer WeChat with (HTTP 200).
+    pub fn reply(&self) -> String {
+        match self {
+            Self::Acknowledged => SUCCESS_REPLY.to_owned(),
+            Self::Refused(_) => fail_reply(REFUSED_MSG),
+            Self::CallbackFailed(_) => fail_reply(NOT_PROCESSED_MSG),
+        }
+    }
+
+    /// What to write to the shop's error log, naming the `handler`: `None` after SUCCESS.
+    pub fn log_line(&self, handler: &str) -> Option<String> {
+        match self {
+            Self::Acknowledged => None,
+            Self::Refused(e) => Some(format!(
+                "wxpay: {handler} refused the notify and replied FAIL: {e}"
+            )),
+            Self::CallbackFailed(why) => Some(format!(
+                "wxpay: {handler} replied FAIL, so that WeChat delivers the notify again: {why}"
+            )),
+        }
+    }
+}
+
+/// `handleNotify`: a verified payment notify (paid or `result_code=FAIL`) goes to
+/// `on_notify`; its `Err` (a thrown exception, described) makes the reply FAIL.
+pub fn handle_payment(
+    body: &[u8],
+    config: &Config,
+    on_notify: impl FnOnce(&PaymentNotify<'_>) -> std::result::Result<(), String>,
+) -> Handled {
+    match verify_payment(body, config) {
+        Ok(notify) => callback_outcome(on_notify(&notify)),
+        Err(e) => Handled::Refused(e),
+    }
+}
+
+/// `handleRefundNotify`: a decrypted, checked refund notify goes to `on_refund`.
+pub fn handle_refund(
+    body: &[u8],
+    config: &Config,
+    on_refund: impl FnOnce(&Fields) -> std::result::Result<(), String>,
+) -> Handled {
+    match parse_refund(body, config) {
+        Ok(fields) => callback_outcome(on_refund(&fields)),
+        Err(e) => Handled::Refused(e),
+    }
+}
+
+fn callback_outcome(result: std::result::Result<(), String>) -> Handled {
+    match result {
+        Ok(()) => Handled::Acknowledged,
+        Err(why) => Handled::CallbackFailed(why),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Value;
+    use crate::sign::SignType;
+
+    const KEY: &str = "192006250b4c09247ec02edce69f6a2d";
+
+    fn config() -> Config {
+        Config::from_entries([
+            ("appid".to_owned(), Value::Str("wx1".into())),
+            ("mch_id".to_owned(), Value::Str("1000".into())),
+            ("key".to_owned(), Value::Str(KEY.into())),
+        ])
+        .unwrap()
+    }
+
+    /// A signed payment notify; `result` is its result_code.
+    fn payment(result: &str, key: &str) -> String {
+        let mut fields: Fields = [
+            ("appid", "wx1"),
+            ("mch_id", "1000"),
+            ("nonce_str", "n1"),
+            ("out_trade_no", "A1001"),
+            ("result_code", result),
+            ("return_code", "SUCCESS"),
+            ("total_fee", "88"),
+            ("transaction_id", "42000001"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let sign = sign::sign(&fields, key, SignType::Md5);
+        fields.push(("sign".into(), sign.as_str().to_owned()));
+        xml::encode(&fields).unwrap()
+    }
+
+    fn refund(key: &str) -> String {
+        let inner = "<root><out_refund_no>R1</out_refund_no><out_trade_no>A1001</out_trade_no>\
+                     <refund_fee>88</refund_fee><refund_status>SUCCESS</refund_status></root>";
+        xml::encode(&[
+            ("return_code", "SUCCESS"),
+            ("appid", "wx1"),
+            ("mch_id", "1000"),
+            ("req_info", crypto::encrypt_req_info(inner, key).as_str()),
+        ])
+        .unwrap()
+    }
+
+    fn failed(reply: &str, msg: &str) -> bool {
+        reply.contains("<return_code><![CDATA[FAIL]]></return_code>") && reply.contains(msg)
+    }
+
+    #[test]
+    fn paid_notify_reaches_the_callback_and_is_acknowledged() {
+        let mut seen = None;
+        let handled = handle_payment(payment("SUCCESS", KEY).as_bytes(), &config(), |n| {
+            seen = Some((get(&n.fields, "out_trade_no").map(str::to_owned), n.paid));
+            Ok(())
+        });
+        assert_eq!(handled, Handled::Acknowledged);
+        assert_eq!(handled.reply(), SUCCESS_REPLY);
+        assert_eq!(handled.log_line("handleNotify"), None);
+        assert_eq!(seen, Some((Some("A1001".to_owned()), true)));
+    }
+
+    #[test]
+    fn failed_payment_is_shown_as_unpaid_then_acknowledged() {
+        let body = payment("FAIL", KEY);
+        let mut paid = None;
+        let handled = handle_payment(body.as_bytes(), &config(), |n| {
+            paid = Some(n.paid);
+            // The order check refuses it, whatever the callback forgets to look at.
+            assert!(check_order(&n.fields, "A1001", 88).is_err());
+            Ok(())
+        });
+        assert_eq!((handled, paid), (Handled::Acknowledged, Some(false)));
+        // parseNotify keeps throwing for it.
+        assert!(matches!(
+            parse_payment(body.as_bytes(), &config()),
+            Err(Error::Api(_))
+        ));
+    }
+
+    #[test]
+    fn forged_or_misrouted_notifies_never_reach_the_callback() {
+        let cases = [
+            (
+                payment("SUCCESS", "forger-key-0123456789abcdef01234"),
+                "payment notify: sign does not match",
+            ),
+            (payment("MAYBE", KEY), "neither SUCCESS nor FAIL"),
+            ("<xml><a>".to_owned(), ""),
+            (
+                refund(KEY),
+                "this is a refund notify (req_info, no sign): handle it with handleRefundNotify() or parseRefundNotify()",
+            ),
+        ];
+        for (body, why) in cases {
+            let handled = handle_payment(body.as_bytes(), &config(), |_| panic!("callback called"));
+            assert!(failed(&handled.reply(), REFUSED_MSG), "{body}");
+            let line = handled.log_line("handleNotify").unwrap();
+            assert!(
+                line.starts_with("wxpay: handleNotify refused the notify and replied FAIL: ")
+                    && line.contains(why),
+                "{line}"
+            );
+            assert!(!line.contains(KEY));
+        }
+    }
+
+    #[test]
+    fn callback_failure_is_fail_with_a_generic_message_and_logged() {
+        let handled = handle_payment(payment("SUCCESS", KEY).as_bytes(), &config(), |_| {
+            Err("the callback threw RuntimeException: db password xyz".into())
+        });
+        let reply = handled.reply();
+        assert!(
+            failed(&reply, NOT_PROCESSED_MSG) && !reply.contains("xyz"),
+            "{reply}"
+        );
+        assert!(handled.log_line("handleNotify").unwrap().ends_with(
+            "delivers the notify again: the callback threw RuntimeException: db password xyz"
+        ));
+    }
+
+    #[test]
+    fn refund_notify_handling() {
+        let mut seen = None;
+        let ok = handle_refund(refund(KEY).as_bytes(), &config(), |f| {
+            seen = get(f, "refund_status").map(str::to_owned);
+            Ok(())
+        });
+        assert_eq!(
+            (ok, seen.as_deref()),
+            (Handled::Acknowledged, Some("SUCCESS"))
+        );
+        let forged = handle_refund(
+            refund("forger-key-0123456789abcdef01234").as_bytes(),
+            &config(),
+            |_| panic!("called"),
+        );
+        assert!(matches!(forged, Handled::Refused(Error::Signature(_))));
+        let misrouted = handle_refund(payment("SUCCESS", KEY).as_bytes(), &config(), |_| {
+            panic!("called")
+        });
+        assert!(misrouted.log_line("handleRefundNotify").unwrap().contains("this is a payment notify (signed, no req_info): handle it with handleNotify() or parseNotify()"));
+        let threw = handle_refund(refund(KEY).as_bytes(), &config(), |_| Err("x".into()));
+        assert!(failed(&threw.reply(), NOT_PROCESSED_MSG));
+    }
 }

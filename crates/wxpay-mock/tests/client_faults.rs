@@ -274,6 +274,39 @@ fn api_errors_name_their_call() {
 }
 
 #[test]
+fn misconfiguration_failures_say_what_to_fix() {
+    let mock = mock(false);
+    // A key the merchant platform does not have: WeChat answers 签名错误.
+    let wrong_key = client(
+        &mock,
+        &[("key", Value::Str("ffffffffffffffffffffffffffffffff".into()))],
+    );
+    match wrong_key.call(Api::OrderQuery, query("A1")) {
+        Err(Error::Api(e)) => assert!(
+            e.to_string().ends_with(
+                "return_msg=签名错误; check that the API key and sign_type match the merchant platform"
+            ),
+            "{e}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    // The simulator's certificate without its CA.
+    let untrusted = client(
+        &mock,
+        &[("ca_path", Value::Null), ("retries", Value::Int(0))],
+    );
+    match untrusted.call(Api::OrderQuery, query("A1")) {
+        Err(Error::Http(e)) => assert!(
+            e.message.contains("UnknownIssuer")
+                && e.message
+                    .contains("set config \"ca_path\" to its CA certificate"),
+            "{e}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn query_orders_concurrency_is_capped() {
     let mock = mock(false);
     let c = client(&mock, &[]);

@@ -1,0 +1,56 @@
+//! The PHP side of `Client::handleNotify`/`handleRefundNotify`: calling the shop's callback
+//! and writing the reason for a FAIL reply to PHP's error log. What is verified, what the
+//! reply says and what the log line says are decided in `wxpay_core::notify`.
+
+use ext_php_rs::convert::IntoZvalDyn;
+use ext_php_rs::types::ZendCallable;
+use ext_php_rs::zend::{ExecutorGlobals, ce};
+use wxpay_core::notify::Handled;
+
+/// Calls the callback. `Err` describes why it did not take the notify: it threw (the
+/// exception is caught here, so that the handler can still return its FAIL reply), or it
+/// returned `false`.
+pub fn call(callback: &ZendCallable, args: Vec<&dyn IntoZvalDyn>) -> Result<(), String> {
+    match callback.try_call(args) {
+        Ok(returned) if returned.is_false() => Err("the callback returned false".into()),
+        Ok(_) => Ok(()),
+        Err(_) => Err(take_thrown()),
+    }
+}
+
+/// Takes the pending exception and describes it as PHP's own log of an uncaught one does
+/// (`Class: message in file:line` and the trace). `exit()` inside the callback is not a
+/// `Throwable` and is left pending, so the request still ends.
+fn take_thrown() -> String {
+    let throwable = ExecutorGlobals::get()
+        .exception()
+        .map(|e| e.instance_of(ce::throwable()));
+    match throwable {
+        None => "the callback could not be called".into(),
+        Some(false) => "the callback ended the request (exit)".into(),
+        Some(true) => {
+            let Some(thrown) = ExecutorGlobals::take_exception() else {
+                return "the callback threw".into();
+            };
+            let text = thrown
+                .try_call_method("__toString", vec![])
+                .ok()
+                .and_then(|s| s.string());
+            // A __toString that throws leaves its own exception: drop it too.
+            drop(ExecutorGlobals::take_exception());
+            let class = thrown.get_class_name().unwrap_or_default();
+            format!("the callback threw {}", text.unwrap_or(class))
+        }
+    }
+}
+
+/// Logs why the reply is FAIL (PHP's `error_log()`: the shop's configured error log) and
+/// returns the reply.
+pub fn reply(handled: &Handled, handler: &str) -> String {
+    if let Some(line) = handled.log_line(handler)
+        && let Ok(error_log) = ZendCallable::try_from_name("error_log")
+    {
+        let _ = error_log.try_call(vec![&line]);
+    }
+    handled.reply()
+}
