@@ -6,11 +6,13 @@
 use crate::api::{self, Api, Fields, Prepared, Reply};
 use crate::config::{Config, Secret};
 use crate::error::{Error, HttpError, OutcomeUnknown, Result};
-use crate::http::{self, ClientKey, FailureKind};
+use crate::http::{self, ClientKey, Connection, FailureKind};
+use crate::log::{self, Attempt, Outcome};
 use crate::notify::get;
 use crate::xml;
 use futures_util::StreamExt;
 use std::borrow::Cow;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// err_codes that an identical request may cure at once (docs/protocol.md §4.2–4.3). Codes that
@@ -128,6 +130,19 @@ impl<'a> Target<'a> {
 
 pub struct Client {
     config: Config,
+    /// With a logger configured: the attempts made since the last [`Client::take_attempts`].
+    journal: Option<Mutex<Vec<Attempt>>>,
+}
+
+/// What an answer showed, for its attempt's log record.
+#[derive(Default)]
+struct Seen {
+    status: Option<u16>,
+    connection: Option<Connection>,
+    return_code: Option<String>,
+    result_code: Option<String>,
+    err_code: Option<String>,
+    response: log::Value,
 }
 
 impl Client {
@@ -138,11 +153,45 @@ impl Client {
         if config.cert_path.is_some() {
             http::tls_config(&ClientKey::new(&config, true, "client")?)?;
         }
-        Ok(Self { config })
+        let journal = config.logger.then(|| Mutex::new(Vec::new()));
+        Ok(Self { config, journal })
     }
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The HTTP attempts made since the last call of this (empty without a logger), in the
+    /// order they ended. The PHP face hands their [`Attempt::records`] to the logger once a
+    /// call has returned to PHP.
+    pub fn take_attempts(&self) -> Vec<Attempt> {
+        self.journal.as_ref().map_or_else(Vec::new, |j| {
+            std::mem::take(&mut *j.lock().unwrap_or_else(PoisonError::into_inner))
+        })
+    }
+
+    /// What an answer's body shows for the log: its codes and its masked fields.
+    fn seen(
+        &self,
+        status: u16,
+        connection: Option<Connection>,
+        body: &[u8],
+        secrets: &[&str],
+    ) -> Seen {
+        let mut seen = Seen {
+            status: Some(status),
+            connection,
+            response: log::masked_body(body, secrets),
+            ..Seen::default()
+        };
+        if let log::Value::Fields(fields) = &seen.response {
+            let field = |name: &str| get(fields, name).map(str::to_owned);
+            seen.return_code = field("return_code");
+            seen.result_code = field("result_code");
+            // Bill downloads answer their failures with error_code.
+            seen.err_code = field("err_code").or_else(|| field("error_code"));
+        }
+        seen
     }
 
     /// Makes one call and returns the verified answer's fields.
@@ -430,6 +479,59 @@ impl Client {
         let mut stale_allowance = u32::from(target.retry_safe);
         let mut attempts = 0u32;
         let mut last = String::new();
+        // With a logger: what every attempt's record shares, secrets masked.
+        let sandbox_key = self
+            .journal
+            .as_ref()
+            .and_then(|_| self.config.sandbox.then(|| http::sandbox_key(&self.config)))
+            .flatten();
+        let request_sign = get(&prepared.fields, "sign").unwrap_or_default();
+        let secrets = [
+            self.config.key.expose(),
+            sandbox_key.as_ref().map_or("", |k| k.expose()),
+            request_sign,
+        ];
+        let request = self.journal.as_ref().map(|_| {
+            log::Value::Fields(log::masked_fields(
+                prepared
+                    .fields
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+                &secrets,
+            ))
+        });
+        let note = |attempt: u32,
+                    base: &str,
+                    started: Instant,
+                    seen: Seen,
+                    outcome: Outcome,
+                    failover: bool,
+                    error: Option<String>| {
+            let (Some(journal), Some(request)) = (&self.journal, &request) else {
+                return;
+            };
+            let record = Attempt {
+                call: target.name().to_owned(),
+                path: path.clone(),
+                url: base.to_owned(),
+                attempt,
+                duration: started.elapsed(),
+                status: seen.status,
+                return_code: seen.return_code,
+                result_code: seen.result_code,
+                err_code: seen.err_code,
+                outcome,
+                failover,
+                connection: seen.connection,
+                error,
+                request: request.clone(),
+                response: seen.response,
+            };
+            journal
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(record);
+        };
         loop {
             let remaining = deadline.remaining();
             if remaining.is_zero() {
@@ -441,9 +543,11 @@ impl Client {
             }
             attempts += 1;
             let base = http::base_url(&self.config);
-            let failure = match http::post(
+            let started = Instant::now();
+            let failure = match http::post_via(
                 &client,
                 &base,
+                self.config.proxy.as_deref(),
                 &path,
                 prepared.body.clone(),
                 target.max_bytes,
@@ -451,34 +555,98 @@ impl Client {
             )
             .await
             {
-                Ok(body) => match read(body) {
-                    Err(Error::Api(e))
-                        if target.retry_safe
-                            && retries > 0
-                            && RETRY_ERR_CODES.contains(&e.err_code.as_str()) =>
-                    {
-                        retries -= 1;
-                        last = e.to_string();
-                        tokio::time::sleep(RETRY_DELAY.min(deadline.remaining())).await;
-                        continue;
+                Ok(answer) => {
+                    let seen = if self.journal.is_some() {
+                        self.seen(answer.status, answer.connection, &answer.body, &secrets)
+                    } else {
+                        Seen::default()
+                    };
+                    match read(answer.body) {
+                        Err(Error::Api(e))
+                            if target.retry_safe
+                                && retries > 0
+                                && RETRY_ERR_CODES.contains(&e.err_code.as_str()) =>
+                        {
+                            retries -= 1;
+                            last = e.to_string();
+                            note(
+                                attempts,
+                                &base,
+                                started,
+                                seen,
+                                Outcome::Retry,
+                                false,
+                                Some(last.clone()),
+                            );
+                            tokio::time::sleep(RETRY_DELAY.min(deadline.remaining())).await;
+                            continue;
+                        }
+                        Err(Error::Api(mut e)) => {
+                            e.call = target.name().to_owned();
+                            let error = Error::Api(e);
+                            note(
+                                attempts,
+                                &base,
+                                started,
+                                seen,
+                                Outcome::Failed,
+                                false,
+                                Some(error.to_string()),
+                            );
+                            return Err(error);
+                        }
+                        Ok(value) => {
+                            note(
+                                attempts,
+                                &base,
+                                started,
+                                seen,
+                                Outcome::Success,
+                                false,
+                                None,
+                            );
+                            return Ok(value);
+                        }
+                        Err(e) => {
+                            note(
+                                attempts,
+                                &base,
+                                started,
+                                seen,
+                                Outcome::Failed,
+                                false,
+                                Some(e.to_string()),
+                            );
+                            return Err(e);
+                        }
                     }
-                    Err(Error::Api(mut e)) => {
-                        e.call = target.name().to_owned();
-                        return Err(Error::Api(e));
-                    }
-                    result => return result,
-                },
+                }
                 Err(failure) => failure,
+            };
+            let seen = Seen {
+                status: failure.error.status,
+                connection: failure.connection,
+                ..Seen::default()
             };
             if failure.kind == FailureKind::Timeout && remaining <= self.config.timeout {
                 let detail = format!(": {}", failure.error.message);
-                return Err(deadline.ended(target.name(), &detail));
+                let error = deadline.ended(target.name(), &detail);
+                note(
+                    attempts,
+                    &base,
+                    started,
+                    seen,
+                    Outcome::Failed,
+                    false,
+                    Some(error.to_string()),
+                );
+                return Err(error);
             }
             last.clone_from(&failure.error.message);
             // A pooled connection closing is routine, not a sign the host is down.
-            if failure.kind.is_transport() && failure.kind != FailureKind::Stale {
-                http::transport_failed(&self.config, &base);
-            }
+            let failover = failure.kind.is_transport()
+                && failure.kind != FailureKind::Stale
+                && http::transport_failed(&self.config, &base);
             let may_retry = match failure.kind {
                 FailureKind::Connect => true,
                 FailureKind::Refused => false,
@@ -486,10 +654,37 @@ impl Client {
             };
             if may_retry && failure.kind == FailureKind::Stale && stale_allowance > 0 {
                 stale_allowance -= 1;
+                note(
+                    attempts,
+                    &base,
+                    started,
+                    seen,
+                    Outcome::Retry,
+                    failover,
+                    Some(last.clone()),
+                );
             } else if may_retry && retries > 0 {
                 retries -= 1;
+                note(
+                    attempts,
+                    &base,
+                    started,
+                    seen,
+                    Outcome::Retry,
+                    failover,
+                    Some(last.clone()),
+                );
                 tokio::time::sleep(RETRY_DELAY.min(deadline.remaining())).await;
             } else {
+                note(
+                    attempts,
+                    &base,
+                    started,
+                    seen,
+                    Outcome::Failed,
+                    failover,
+                    Some(last.clone()),
+                );
                 return Err(Error::Http(failure.error));
             }
         }

@@ -49,6 +49,9 @@ pub enum Value {
     /// A string that is not UTF-8: refused, never converted (a converted key would sign
     /// with other bytes than the merchant's).
     NotUtf8,
+    /// A logger the caller holds (in PHP: a PSR-3 logger object or a callable). The core
+    /// only records that there is one: [`Config::logger`].
+    Logger,
     /// Anything else (array, object): named for the error message.
     Other(&'static str),
 }
@@ -62,6 +65,7 @@ impl Value {
             Self::Float(_) => "float",
             Self::Str(_) => "string",
             Self::NotUtf8 => "non-UTF-8 string",
+            Self::Logger => "logger",
             Self::Other(t) => t,
         }
     }
@@ -89,6 +93,13 @@ pub struct Config {
     pub retries: u32,
     pub failover: bool,
     pub sandbox: bool,
+    /// Every HTTP connection goes through this proxy (`scheme://host:port`, checked by
+    /// [`proxy_url`]); without it, none does: proxies from the environment (`HTTPS_PROXY`,
+    /// `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`) are never used.
+    pub proxy: Option<String>,
+    /// Whether a logger is configured: the calls then keep an [`crate::log::Attempt`] per
+    /// HTTP attempt for it ([`crate::Client::take_attempts`]).
+    pub logger: bool,
 }
 
 /// The length of every v2 API key (merchant platform → API安全 → API密钥).
@@ -115,6 +126,8 @@ pub const KEYS: &[&str] = &[
     "retries",
     "failover",
     "sandbox",
+    "proxy",
+    "logger",
 ];
 
 fn bad(key: &str, rule: &str, value: &Value) -> Error {
@@ -183,6 +196,93 @@ fn is_loopback_authority(authority: &str) -> bool {
         || host
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Proxy schemes: HTTP CONNECT over plain TCP or TLS, SOCKS5 with local or proxy-side DNS.
+pub const PROXY_SCHEMES: &[&str] = &["http", "https", "socks5", "socks5h"];
+
+/// Checks a `proxy` URL: `scheme://host:port` with a scheme of [`PROXY_SCHEMES`], a DNS name,
+/// IPv4 address or bracketed IPv6 address, an explicit port 1–65535 and at most a trailing
+/// `/`. A user name or password is refused (proxy authentication is not supported), and no
+/// message ever repeats the value, which may hold one. Returns the URL in lower case,
+/// without the trailing `/`.
+pub fn proxy_url(value: &str) -> Result<String> {
+    let refuse = |rule: &str| {
+        Error::Config(format!(
+            "config \"proxy\" {rule} (the value is not repeated here: it may hold a password)"
+        ))
+    };
+    let shape = "must be scheme://host:port, like http://gateway.internal:3128, with a scheme of \
+                 http, https, socks5 or socks5h";
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return Err(refuse(shape));
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    if !PROXY_SCHEMES.contains(&scheme.as_str()) {
+        return Err(refuse(shape));
+    }
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if authority.contains('@') {
+        return Err(refuse(
+            "must not contain a user name or password: proxy authentication is not supported",
+        ));
+    }
+    if authority.contains(['/', '?', '#']) {
+        return Err(refuse("must not have a path, query or fragment"));
+    }
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (ip, after) = v6.split_once(']').ok_or_else(|| refuse(shape))?;
+            if ip.parse::<std::net::Ipv6Addr>().is_err() {
+                return Err(refuse("has an invalid IPv6 address"));
+            }
+            (format!("[{ip}]"), after.strip_prefix(':'))
+        }
+        None => match authority.rsplit_once(':') {
+            Some((host, port)) => (host.to_owned(), Some(port)),
+            None => (authority.to_owned(), None),
+        },
+    };
+    let Some(port) = port else {
+        return Err(refuse(
+            "must name the port, like http://gateway.internal:3128",
+        ));
+    };
+    if port.is_empty()
+        || !port.bytes().all(|b| b.is_ascii_digit())
+        || !port.parse::<u16>().is_ok_and(|p| p > 0)
+    {
+        return Err(refuse("must have a port from 1 to 65535"));
+    }
+    if !host.starts_with('[') && !is_host_name(&host) {
+        return Err(refuse(
+            "must name the host as a DNS name, an IPv4 address or an [IPv6] address",
+        ));
+    }
+    Ok(format!(
+        "{scheme}://{}:{}",
+        host.to_ascii_lowercase(),
+        port.trim_start_matches('0')
+    ))
+}
+
+/// A DNS name (labels of letters, digits and inner hyphens) or a dotted IPv4 address; a
+/// name of digits and dots only must be a valid IPv4 address.
+fn is_host_name(host: &str) -> bool {
+    if host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return host.parse::<std::net::Ipv4Addr>().is_ok();
+    }
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 impl Config {
@@ -276,6 +376,24 @@ impl Config {
             value => flag("failover", value, !own_primary)?,
         };
         let sandbox = flag("sandbox", take("sandbox"), false)?;
+        let proxy = match take("proxy") {
+            Value::Str(s) if !s.is_empty() => Some(proxy_url(&s)?),
+            Value::Null | Value::Str(_) => None,
+            // Not `bad()`: that names only the type, and says nothing else either.
+            other => return Err(bad("proxy", "must be a URL string", &other)),
+        };
+        let logger = match take("logger") {
+            Value::Null => false,
+            Value::Logger => true,
+            other => {
+                return Err(bad(
+                    "logger",
+                    "must be a PSR-3 logger (an object with debug(), info() and warning(), \
+                     or log()) or a callable(string $level, string $message, array $context)",
+                    &other,
+                ));
+            }
+        };
         let config = Self {
             sub_appid: string("sub_appid", take("sub_appid"))?,
             sub_mch_id: string("sub_mch_id", take("sub_mch_id"))?,
@@ -303,6 +421,8 @@ impl Config {
             retries,
             failover,
             sandbox,
+            proxy,
+            logger,
         };
         if config.cert_path.is_some() != config.key_path.is_some() {
             return Err(Error::Config(
@@ -383,6 +503,81 @@ mod tests {
             e.push(("base_url".into(), s(bad)));
             assert!(err(e).contains("must be an https:// URL"), "{bad}");
         }
+    }
+
+    #[test]
+    fn proxy_urls_are_checked_precisely_and_never_echoed() {
+        for (given, kept) in [
+            ("http://127.0.0.1:3128", "http://127.0.0.1:3128"),
+            ("HTTPS://Proxy.Example:443/", "https://proxy.example:443"),
+            ("socks5://[::1]:1080", "socks5://[::1]:1080"),
+            (
+                "socks5h://gw-1.corp.example:01080",
+                "socks5h://gw-1.corp.example:1080",
+            ),
+        ] {
+            assert_eq!(proxy_url(given).unwrap(), kept, "{given}");
+        }
+        for (given, rule) in [
+            ("127.0.0.1:3128", "must be scheme://host:port"),
+            ("ftp://proxy.example:21", "must be scheme://host:port"),
+            ("socks4://proxy.example:1080", "must be scheme://host:port"),
+            ("http://proxy.example", "must name the port"),
+            ("http://proxy.example:", "port from 1 to 65535"),
+            ("http://proxy.example:0", "port from 1 to 65535"),
+            ("http://proxy.example:65536", "port from 1 to 65535"),
+            ("http://proxy.example:80x", "port from 1 to 65535"),
+            ("http://proxy.example:3128/path", "path, query or fragment"),
+            ("http://proxy.example:3128?x=1", "path, query or fragment"),
+            ("http://proxy.example:3128#f", "path, query or fragment"),
+            ("http://pro xy:3128", "DNS name"),
+            ("http://-proxy.example:3128", "DNS name"),
+            ("http://:3128", "DNS name"),
+            ("http://999.1.1.1:3128", "DNS name"),
+            ("http://[::zz]:3128", "invalid IPv6"),
+            ("http://[::1]", "must name the port"),
+            (
+                "http://user:SECRET-PASS@proxy.example:3128",
+                "user name or password",
+            ),
+            (
+                "http://SECRET-PASS@proxy.example:3128",
+                "user name or password",
+            ),
+            (
+                "http://user:SECRET-PASS@[::1]:3128",
+                "user name or password",
+            ),
+        ] {
+            let mut e = base();
+            e.push(("proxy".into(), s(given)));
+            let m = err(e);
+            assert!(m.starts_with("config \"proxy\" "), "{given}: {m}");
+            assert!(m.contains(rule), "{given}: {m}");
+            assert!(!m.contains("SECRET") && !m.contains(given), "{given}: {m}");
+        }
+        let mut e = base();
+        e.push(("proxy".into(), Value::Int(3128)));
+        assert!(err(e).contains("\"proxy\" must be a URL string, int given"));
+        let mut e = base();
+        e.push(("proxy".into(), s("socks5://127.0.0.1:1080")));
+        let c = Config::from_entries(e).unwrap();
+        assert_eq!(c.proxy.as_deref(), Some("socks5://127.0.0.1:1080"));
+        assert_eq!(Config::from_entries(base()).unwrap().proxy, None);
+    }
+
+    #[test]
+    fn logger_is_a_marker_the_face_holds() {
+        assert!(!Config::from_entries(base()).unwrap().logger);
+        let mut e = base();
+        e.push(("logger".into(), Value::Logger));
+        assert!(Config::from_entries(e).unwrap().logger);
+        let mut e = base();
+        e.push(("logger".into(), s("not_a_function")));
+        assert!(err(e).contains("\"logger\" must be a PSR-3 logger"));
+        let mut e = base();
+        e.push(("logger".into(), Value::Other("object")));
+        assert!(err(e).ends_with("object given"));
     }
 
     #[test]

@@ -18,6 +18,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::MetadataExt;
 use std::rc::Rc;
@@ -44,6 +45,9 @@ pub struct ClientKey {
     pub identity: Option<(String, String)>,
     pub timeout: Duration,
     pub connect_timeout: Duration,
+    /// The config's `proxy`; `None`: direct connections only (environment proxies are
+    /// never used).
+    pub proxy: Option<String>,
 }
 
 impl ClientKey {
@@ -66,6 +70,7 @@ impl ClientKey {
             identity,
             timeout: config.timeout,
             connect_timeout: config.connect_timeout,
+            proxy: config.proxy.clone(),
         })
     }
 }
@@ -135,7 +140,20 @@ pub fn tls_config(key: &ClientKey) -> Result<rustls::ClientConfig> {
 }
 
 fn build_client(key: &ClientKey) -> Result<reqwest::Client> {
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder();
+    // reqwest reads HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY from the environment
+    // unless told otherwise. wxpay never does: the environment differs between the CLI and
+    // php-fpm (whose clear_env is on by default), a CGI's HTTP_PROXY can come from a request
+    // header ("httpoxy"), and a loopback simulator must never be sent to a proxy nobody
+    // configured. The config's `proxy` is the only one, for every host, loopback included.
+    let builder = match &key.proxy {
+        None => builder.no_proxy(),
+        Some(url) => builder.proxy(
+            reqwest::Proxy::all(url.as_str())
+                .map_err(|e| Error::Config(format!("config \"proxy\" is not usable: {e}")))?,
+        ),
+    };
+    builder
         .tls_backend_preconfigured(tls_config(key)?)
         .timeout(key.timeout)
         .connect_timeout(key.connect_timeout)
@@ -170,6 +188,9 @@ struct Process {
     down_until: HashMap<String, Instant>,
     /// (base URL, mch_id) → sandbox key.
     sandbox_keys: HashMap<(String, String), Secret>,
+    /// The (local, remote) addresses of the connections answers came on, newest last: an
+    /// answer on a pair seen before came on a reused connection.
+    connections: std::collections::VecDeque<(SocketAddr, SocketAddr)>,
 }
 
 /// This thread's state, dropped when the thread ends; but one inherited through a fork is
@@ -275,6 +296,7 @@ impl Process {
             tick: 0,
             down_until: HashMap::new(),
             sandbox_keys: HashMap::new(),
+            connections: std::collections::VecDeque::new(),
         })
     }
 
@@ -423,21 +445,24 @@ pub fn base_url(config: &Config) -> String {
 }
 
 /// Records a transport failure at `base`: a failing primary starts its cool-down; a failing
-/// backup ends it, so the next attempt goes back to the primary.
-pub fn transport_failed(config: &Config, base: &str) {
+/// backup ends it, so the next attempt goes back to the primary. True when this moved the
+/// thread to the backup URL.
+pub fn transport_failed(config: &Config, base: &str) -> bool {
     if !config.failover {
-        return;
+        return false;
     }
     // Only bookkeeping: a process-state failure here changes nothing for the caller.
-    let _ = with_process(|p| {
+    with_process(|p| {
         if base == config.base_url {
             p.down_until
                 .insert(config.base_url.clone(), Instant::now() + FAILOVER_COOL_DOWN);
+            Ok(true)
         } else {
             p.down_until.remove(&config.base_url);
+            Ok(false)
         }
-        Ok(())
-    });
+    })
+    .unwrap_or(false)
 }
 
 /// The cached sandbox key for this merchant at this base URL.
@@ -458,6 +483,67 @@ pub fn store_sandbox_key(config: &Config, key: Secret) {
             .insert((config.base_url.clone(), config.mch_id.clone()), key);
         Ok(())
     });
+}
+
+/// Connections remembered per thread to tell a reused one from a new one: more than the
+/// pool can hold ([`MAX_CLIENTS`] × [`POOL_MAX_IDLE_PER_HOST`] per host).
+pub const CONNECTIONS_REMEMBERED: usize = 256;
+
+/// Whether an answer came on a new connection or one reused from the pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Connection {
+    New,
+    Reused,
+}
+
+impl Connection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Reused => "reused",
+        }
+    }
+}
+
+/// reqwest does not say whether a request went on a pooled connection. It does put the
+/// connection's local and remote address in each response (hyper-util's `HttpInfo`; through
+/// a proxy, the connection to the proxy): a pair this thread saw before is the same
+/// connection again, since two open connections never share both addresses. Approximate
+/// only in that a new connection that happens to get the port of a closed one to the same
+/// server, while that one is still remembered, counts as reused; and a connection not seen
+/// for [`CONNECTIONS_REMEMBERED`] answers counts as new. `None` when reqwest gave no address.
+fn connection_of(response: &reqwest::Response) -> Option<Connection> {
+    let info = response
+        .extensions()
+        .get::<hyper_util::client::legacy::connect::HttpInfo>()?;
+    let pair = (info.local_addr(), info.remote_addr());
+    with_process(|p| {
+        let seen = match p.connections.iter().position(|c| *c == pair) {
+            Some(i) => {
+                p.connections.remove(i);
+                true
+            }
+            None => false,
+        };
+        if p.connections.len() >= CONNECTIONS_REMEMBERED {
+            p.connections.pop_front();
+        }
+        p.connections.push_back(pair);
+        Ok(if seen {
+            Connection::Reused
+        } else {
+            Connection::New
+        })
+    })
+    .ok()
+}
+
+/// A 2xx answer.
+#[derive(Clone, Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub connection: Option<Connection>,
 }
 
 /// How a POST failed; decides whether it may be retried or fail over.
@@ -488,6 +574,8 @@ impl FailureKind {
 pub struct Failure {
     pub kind: FailureKind,
     pub error: HttpError,
+    /// The connection the failing answer came on, when there was an answer.
+    pub connection: Option<Connection>,
 }
 
 /// The causes below reqwest's own "error sending request for url (…)", which add the part
@@ -559,7 +647,7 @@ fn certificate_refused(e: &reqwest::Error) -> bool {
     })
 }
 
-fn failure(base: &str, path: &str, e: &reqwest::Error) -> Failure {
+fn failure(base: &str, path: &str, proxy: Option<&str>, e: &reqwest::Error) -> Failure {
     let kind = if e.is_connect() {
         FailureKind::Connect
     } else if e.is_timeout() {
@@ -575,11 +663,13 @@ fn failure(base: &str, path: &str, e: &reqwest::Error) -> Failure {
         FailureKind::Stale => "connection closed before the answer",
         _ => "request failed",
     };
+    let through = proxy.map_or(String::new(), |p| format!(" (through proxy {p})"));
     Failure {
         kind,
+        connection: None,
         error: HttpError {
             message: format!(
-                "POST {path} on {base}: {what}: {}{}",
+                "POST {path} on {base}{through}: {what}: {}{}",
                 causes(e),
                 if certificate_refused(e) {
                     "; the server's certificate is not trusted: for a simulator or a proxy, \
@@ -594,9 +684,9 @@ fn failure(base: &str, path: &str, e: &reqwest::Error) -> Failure {
     }
 }
 
-/// POSTs an XML body to `base` + `path` and returns the answer's body (at most `max`
-/// bytes), all within `timeout` (connect, send and read). Error messages name the path and
-/// the cause, never the body.
+/// POSTs an XML body to `base` + `path` and returns the answer (its body at most `max`
+/// bytes), all within `timeout` (connect, send and read). Error messages name the path, the
+/// proxy when there is one, and the cause, never the body.
 pub async fn post(
     client: &reqwest::Client,
     base: &str,
@@ -604,7 +694,20 @@ pub async fn post(
     body: String,
     max: usize,
     timeout: Duration,
-) -> std::result::Result<Vec<u8>, Failure> {
+) -> std::result::Result<Answer, Failure> {
+    post_via(client, base, None, path, body, max, timeout).await
+}
+
+/// [`post`] on a client built with `proxy` (named in error messages).
+pub async fn post_via(
+    client: &reqwest::Client,
+    base: &str,
+    proxy: Option<&str>,
+    path: &str,
+    body: String,
+    max: usize,
+    timeout: Duration,
+) -> std::result::Result<Answer, Failure> {
     let mut response = client
         .post(format!("{base}{path}"))
         .timeout(timeout)
@@ -612,10 +715,12 @@ pub async fn post(
         .body(body)
         .send()
         .await
-        .map_err(|e| failure(base, path, &e))?;
+        .map_err(|e| failure(base, path, proxy, &e))?;
     let status = response.status();
+    let connection = connection_of(&response);
     if !status.is_success() {
         return Err(Failure {
+            connection,
             kind: if status.is_server_error() {
                 FailureKind::ServerError
             } else {
@@ -629,13 +734,13 @@ pub async fn post(
         });
     }
     let mut out = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| failure(base, path, &e))?
-    {
+    while let Some(chunk) = response.chunk().await.map_err(|e| Failure {
+        connection,
+        ..failure(base, path, proxy, &e)
+    })? {
         if out.len() + chunk.len() > max {
             return Err(Failure {
+                connection,
                 kind: FailureKind::Refused,
                 error: HttpError {
                     message: format!(
@@ -648,7 +753,11 @@ pub async fn post(
         }
         out.extend_from_slice(&chunk);
     }
-    Ok(out)
+    Ok(Answer {
+        status: status.as_u16(),
+        body: out,
+        connection,
+    })
 }
 
 #[cfg(test)]
@@ -661,6 +770,7 @@ mod tests {
             identity: None,
             timeout: Duration::from_secs(1),
             connect_timeout: Duration::from_millis(200),
+            proxy: None,
         }
     }
 
@@ -827,7 +937,7 @@ mod tests {
             Duration::from_secs(5),
         ))
         .unwrap();
-        assert_eq!(body.unwrap(), b"ok");
+        assert_eq!(body.unwrap().body, b"ok");
     }
 
     /// ZTS: every thread has its own runtime, so calls from several threads overlap instead
@@ -862,6 +972,206 @@ mod tests {
             elapsed < delay * 3,
             "{THREADS} calls of {delay:?} took {elapsed:?}: they ran one at a time"
         );
+    }
+
+    /// A proxy on loopback speaking HTTP (CONNECT, or a request in absolute form) and SOCKS5
+    /// without authentication, one thread per connection; every request line or SOCKS5
+    /// target it handled goes into the returned list.
+    fn proxy() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+        use std::io::{BufRead, BufReader, Read, Write};
+        use std::net::TcpStream;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        fn pump(a: TcpStream, b: TcpStream) {
+            let (mut a2, mut b2) = (a.try_clone().unwrap(), b.try_clone().unwrap());
+            let (mut a, mut b) = (a, b);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut a2, &mut b2);
+                let _ = b2.shutdown(std::net::Shutdown::Write);
+            });
+            let _ = std::io::copy(&mut b, &mut a);
+            let _ = a.shutdown(std::net::Shutdown::Write);
+        }
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let log = Arc::clone(&log);
+                std::thread::spawn(move || {
+                    let mut first = [0u8; 1];
+                    let mut peek = stream.try_clone().unwrap();
+                    if stream.peek(&mut first).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    if first[0] == 5 {
+                        // SOCKS5: greeting, then CONNECT to an IPv4 address or a name.
+                        let mut greeting = [0u8; 2];
+                        peek.read_exact(&mut greeting).unwrap();
+                        let mut methods = vec![0u8; greeting[1] as usize];
+                        peek.read_exact(&mut methods).unwrap();
+                        peek.write_all(&[5, 0]).unwrap();
+                        let mut head = [0u8; 4];
+                        peek.read_exact(&mut head).unwrap();
+                        let host = match head[3] {
+                            1 => {
+                                let mut ip = [0u8; 4];
+                                peek.read_exact(&mut ip).unwrap();
+                                std::net::Ipv4Addr::from(ip).to_string()
+                            }
+                            3 => {
+                                let mut len = [0u8; 1];
+                                peek.read_exact(&mut len).unwrap();
+                                let mut name = vec![0u8; len[0] as usize];
+                                peek.read_exact(&mut name).unwrap();
+                                String::from_utf8(name).unwrap()
+                            }
+                            _ => return,
+                        };
+                        let mut port = [0u8; 2];
+                        peek.read_exact(&mut port).unwrap();
+                        let target = format!("{host}:{}", u16::from_be_bytes(port));
+                        log.lock().unwrap().push(format!("SOCKS5 {target}"));
+                        let upstream = TcpStream::connect(&target).unwrap();
+                        peek.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0]).unwrap();
+                        pump(stream, upstream);
+                        return;
+                    }
+                    let mut reader = BufReader::new(peek);
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    log.lock().unwrap().push(line.trim_end().to_owned());
+                    let mut words = line.split_whitespace();
+                    let (method, target) = (words.next().unwrap(), words.next().unwrap());
+                    let mut head = Vec::new();
+                    loop {
+                        let mut h = String::new();
+                        reader.read_line(&mut h).unwrap();
+                        if h == "\r\n" || h.is_empty() {
+                            break;
+                        }
+                        head.push(h);
+                    }
+                    if method == "CONNECT" {
+                        let upstream = TcpStream::connect(target).unwrap();
+                        let mut out = stream.try_clone().unwrap();
+                        out.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                            .unwrap();
+                        pump(stream, upstream);
+                    } else {
+                        // Absolute form: forward the request as it came, to its host.
+                        let authority = target
+                            .strip_prefix("http://")
+                            .unwrap()
+                            .split('/')
+                            .next()
+                            .unwrap();
+                        let mut upstream = TcpStream::connect(authority).unwrap();
+                        upstream.write_all(line.as_bytes()).unwrap();
+                        for h in &head {
+                            upstream.write_all(h.as_bytes()).unwrap();
+                        }
+                        upstream.write_all(b"\r\n").unwrap();
+                        let buffered = reader.buffer().to_vec();
+                        upstream.write_all(&buffered).unwrap();
+                        pump(stream, upstream);
+                    }
+                });
+            }
+        });
+        (addr.to_string(), seen)
+    }
+
+    /// With config "proxy", every request goes through it (HTTP and SOCKS5), loopback
+    /// included; a dead proxy is a connect failure that names it.
+    #[test]
+    fn the_configured_proxy_carries_every_request() {
+        let url = server(Duration::ZERO);
+        let (proxy_addr, seen) = proxy();
+        for scheme in ["http", "socks5", "socks5h"] {
+            let proxy = format!("{scheme}://{proxy_addr}");
+            let client = client(&ClientKey {
+                proxy: Some(proxy.clone()),
+                ..key(None)
+            })
+            .unwrap();
+            let answer = block_on(post_via(
+                &client,
+                &url,
+                Some(&proxy),
+                "/pay/orderquery",
+                "<xml/>".into(),
+                64,
+                Duration::from_secs(5),
+            ))
+            .unwrap()
+            .unwrap();
+            assert_eq!(answer.body, b"ok");
+            let target = url.strip_prefix("http://").unwrap();
+            let expected = match scheme {
+                "http" => format!("POST {url}/pay/orderquery HTTP/1.1"),
+                _ => format!("SOCKS5 {target}"),
+            };
+            assert_eq!(seen.lock().unwrap().pop(), Some(expected), "{scheme}");
+        }
+        let dead = "http://127.0.0.1:9".to_owned();
+        let client = client(&ClientKey {
+            proxy: Some(dead.clone()),
+            ..key(None)
+        })
+        .unwrap();
+        let failure = block_on(post_via(
+            &client,
+            &url,
+            Some(&dead),
+            "/x",
+            "<xml/>".into(),
+            64,
+            Duration::from_secs(5),
+        ))
+        .unwrap()
+        .unwrap_err();
+        assert_eq!(failure.kind, FailureKind::Connect);
+        assert!(
+            failure
+                .error
+                .message
+                .contains("(through proxy http://127.0.0.1:9): cannot connect"),
+            "{}",
+            failure.error.message
+        );
+    }
+
+    /// The first answer on a connection says "new", the next on the same pooled one
+    /// "reused"; a fresh client (a fresh pool) makes a new connection again.
+    #[test]
+    fn answers_tell_new_from_reused_connections() {
+        let url = server(Duration::ZERO);
+        let post_with = |k: &ClientKey| {
+            let c = client(k).unwrap();
+            block_on(post(
+                &c,
+                &url,
+                "/x",
+                "<xml/>".into(),
+                64,
+                Duration::from_secs(5),
+            ))
+            .unwrap()
+            .unwrap()
+            .connection
+        };
+        let first = ClientKey {
+            timeout: Duration::from_millis(1234),
+            ..key(None)
+        };
+        assert_eq!(post_with(&first), Some(Connection::New));
+        assert_eq!(post_with(&first), Some(Connection::Reused));
+        let other = ClientKey {
+            timeout: Duration::from_millis(1235),
+            ..key(None)
+        };
+        assert_eq!(post_with(&other), Some(Connection::New));
+        assert_eq!(post_with(&first), Some(Connection::Reused));
     }
 
     fn socket_inode(fd: RawFd) -> Option<u64> {

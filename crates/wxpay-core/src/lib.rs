@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod error;
 pub mod http;
 pub mod invoke;
+pub mod log;
 pub mod nonce;
 pub mod notify;
 pub mod params;

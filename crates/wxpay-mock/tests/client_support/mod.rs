@@ -88,6 +88,7 @@ pub fn control(mock: &MockServer, method: &str, path: &str, body: &str) -> serde
         identity: None,
         timeout: Duration::from_secs(10),
         connect_timeout: Duration::from_secs(5),
+        proxy: None,
     };
     let http = reqwest::Client::builder()
         .tls_backend_preconfigured(tls_config(&key).unwrap())
