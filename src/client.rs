@@ -7,6 +7,7 @@ use crate::convert;
 use crate::engine;
 use crate::exceptions::{PhpResult, exception_object, to_php};
 use crate::handlers;
+use crate::logger::Logger;
 use crate::primitives::{sign_params, verify_params};
 use ext_php_rs::binary::Binary;
 use ext_php_rs::binary_slice::BinarySlice;
@@ -31,6 +32,8 @@ use wxpay_core::{Api, Client as CoreClient, Config, Error, invoke, nonce, notify
 #[php(flags = ClassFlags::Final.union(ClassFlags::NoDynamicProperties))]
 pub struct Client {
     core: CoreClient,
+    /// Config `logger`, called after each network call with its attempts' records.
+    logger: Option<Logger>,
 }
 
 fn now() -> u64 {
@@ -50,10 +53,17 @@ use convert::owned_fields_to_array as array;
 impl Client {
     /// Validates the configuration; unknown keys are refused with the list of valid ones.
     pub fn __construct(config: &ZendHashTable) -> PhpResult<Self> {
-        let entries = convert::config_entries(config)?;
+        let mut entries = convert::config_entries(config)?;
+        // A logger is a PHP value the core cannot hold: it is told only that there is one.
+        let logger = config.get("logger").and_then(Logger::recognise);
+        if logger.is_some()
+            && let Some((_, value)) = entries.iter_mut().find(|(k, _)| k == "logger")
+        {
+            *value = wxpay_core::config::Value::Logger;
+        }
         let config = Config::from_entries(entries).map_err(to_php)?;
         let core = CoreClient::new(config).map_err(to_php)?;
-        Ok(Self { core })
+        Ok(Self { core, logger })
     }
 
     /// What `var_dump`/`print_r` show: identity, never the key.
@@ -66,10 +76,18 @@ impl Client {
             ("key".to_owned(), "***".to_owned()),
             ("base_url".to_owned(), c.base_url.clone()),
         ];
-        for (name, value) in [("sub_appid", &c.sub_appid), ("sub_mch_id", &c.sub_mch_id)] {
+        for (name, value) in [
+            ("sub_appid", &c.sub_appid),
+            ("sub_mch_id", &c.sub_mch_id),
+            // Never with a password: the config refuses one.
+            ("proxy", &c.proxy),
+        ] {
             if let Some(v) = value {
                 shown.push((name.to_owned(), v.clone()));
             }
+        }
+        if let Some(logger) = &self.logger {
+            shown.push(("logger".to_owned(), logger.describe()));
         }
         array(&shown)
     }
@@ -232,10 +250,7 @@ impl Client {
         retry: bool,
     ) -> PhpResult<ZBox<ZendHashTable>> {
         let fields = convert::owned_params(params)?;
-        let answer = self
-            .core
-            .request(path, fields, cert, retry)
-            .map_err(to_php)?;
+        let answer = self.logged(self.core.request(path, fields, cert, retry))?;
         Ok(array(&answer))
     }
 
@@ -255,10 +270,7 @@ impl Client {
         }
         // Out of range (negative too) is refused by the core, naming the limit.
         let concurrency = usize::try_from(concurrency).unwrap_or(usize::MAX);
-        let results = self
-            .core
-            .query_orders(&numbers, concurrency)
-            .map_err(to_php)?;
+        let results = self.logged(self.core.query_orders(&numbers, concurrency))?;
         let mut out =
             ZendHashTable::with_capacity(u32::try_from(results.len()).unwrap_or(u32::MAX));
         for (number, result) in results {
@@ -297,14 +309,11 @@ impl Client {
             )));
         }
         let fields = convert::owned_params(params)?;
-        let settled = self
-            .core
-            .micropay_settle(
-                fields,
-                Duration::from_secs_f64(waitSeconds),
-                maxPolls as u32,
-            )
-            .map_err(to_php)?;
+        let settled = self.logged(self.core.micropay_settle(
+            fields,
+            Duration::from_secs_f64(waitSeconds),
+            maxPolls as u32,
+        ))?;
         let (outcome, response) = match &settled {
             Settlement::Paid(f) => ("PAID", f),
             Settlement::Reversed(f) => ("REVERSED", f),
@@ -339,14 +348,23 @@ impl Client {
 
     fn call(&self, api: Api, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
         let fields = convert::owned_params(params)?;
-        let answer = self.core.call(api, fields).map_err(to_php)?;
+        let answer = self.logged(self.core.call(api, fields))?;
         Ok(array(&answer))
     }
 
     fn download(&self, api: Api, params: &ZendHashTable) -> PhpResult<Binary<u8>> {
         let fields = convert::owned_params(params)?;
-        let body = self.core.download(api, fields).map_err(to_php)?;
+        let body = self.logged(self.core.download(api, fields))?;
         Ok(Binary::from(body))
+    }
+
+    /// Hands the finished call's attempts to the logger, back on PHP's side of the call,
+    /// then returns its result (see `logger.rs` for why not during the call).
+    fn logged<T>(&self, result: wxpay_core::Result<T>) -> PhpResult<T> {
+        if let Some(logger) = &self.logger {
+            logger.emit(self.core.take_attempts());
+        }
+        result.map_err(to_php)
     }
 }
 

@@ -8,6 +8,7 @@ mod convert;
 mod engine;
 mod exceptions;
 mod handlers;
+mod logger;
 mod primitives;
 mod tools;
 
