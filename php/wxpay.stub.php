@@ -224,8 +224,13 @@ final class Notify
 final class Client
 {
     /**
-     * @param array<string, string|int|float|bool|null> $config `key` is the 32-character API
-     *   key; false or '' (an unset getenv()) is reported as missing
+     * @param array<string, string|int|float|bool|object|callable|null> $config `key` is the
+     *   32-character API key; false or '' (an unset getenv()) is reported as missing.
+     *   `proxy`: 'http://host:port', 'https://…', 'socks5://…' or 'socks5h://…' (no user
+     *   name or password); environment proxies are never used. `logger`: a PSR-3 logger or
+     *   a callable(string $level, string $message, array $context), given one record per
+     *   HTTP attempt (info/warning; bodies with signatures masked at debug) when the call
+     *   returns; a logger that throws is caught and reported to error_log.
      * @throws ConfigException
      */
     public function __construct(#[\SensitiveParameter] array $config)

@@ -89,7 +89,8 @@ final class IntegrationLoggerTest extends TestCase
 
     public function testOneRecordPerAttemptAndNoSecretAnywhere(): void
     {
-        $client = $this->loggedClient();
+        // No failover: another test may have left this thread on the backup URL.
+        $client = $this->loggedClient(['failover' => false]);
         $no = self::newNo('L');
         $order = $this->nativeOrder($client, $no);
         $first = $client->orderQuery(['out_trade_no' => $no]);
@@ -209,7 +210,9 @@ final class IntegrationLoggerTest extends TestCase
         $no = self::newNo('L');
         $this->nativeOrder($this->mock->client(), $no);
         $primary = 'http://127.0.0.1:' . Mock::freePort();
-        $this->loggedClient(['base_url' => $primary, 'failover' => true])->orderQuery(['out_trade_no' => $no]);
+        // A timeout of its own: a fresh pool, so the backup's connection is a new one.
+        $this->loggedClient(['base_url' => $primary, 'failover' => true, 'timeout' => 2.85])
+            ->orderQuery(['out_trade_no' => $no]);
         $summaries = array_values(array_filter($this->records, static fn ($r) => $r[0] !== 'debug'));
         $this->assertCount(2, $summaries);
         $this->assertSame($primary, $summaries[0][2]['url']);

@@ -63,6 +63,8 @@ final class IntegrationProxyTest extends TestCase
         $records = [];
         $client = $this->mock->client([
             'proxy' => $proxy,
+            // No failover: another test may have left this thread on the backup URL.
+            'failover' => false,
             'logger' => function (string $level, string $message, array $context) use (&$records): void {
                 $records[] = [$level, $context];
             },
