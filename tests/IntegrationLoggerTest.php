@@ -224,6 +224,41 @@ final class IntegrationLoggerTest extends TestCase
         $this->assertSame('new', $summaries[1][2]['connection']);
     }
 
+    public function testConcurrentQueriesAndMicropaySettleLogEveryAttempt(): void
+    {
+        $client = $this->loggedClient(['failover' => false]);
+        $numbers = [self::newNo('L'), self::newNo('L'), self::newNo('L')];
+        foreach ($numbers as $no) {
+            $this->nativeOrder($client, $no);
+        }
+        $this->records = [];
+        $results = $client->queryOrders($numbers, 3);
+        $this->assertCount(3, $results);
+        $infos = $this->recordsAt('info');
+        $this->assertCount(3, $infos);
+        $this->assertSame(['orderquery'], array_values(array_unique(array_column(array_column($infos, 2), 'call'))));
+        $queried = array_map(static fn ($r) => $r[2]['request']['out_trade_no'], $this->recordsAt('debug'));
+        sort($queried);
+        $expected = $numbers;
+        sort($expected);
+        $this->assertSame($expected, $queried);
+
+        // micropaySettle (payment code 0002: USERPAYING until reversed): micropay, the
+        // query and the reverse are each logged under their own name.
+        $this->records = [];
+        $settled = $client->micropaySettle([
+            'body' => 'till', 'out_trade_no' => self::newNo('M'), 'total_fee' => 1,
+            'auth_code' => self::authCode('0002'),
+        ], 0.0, 1);
+        $this->assertSame('REVERSED', $settled['outcome']);
+        $summaries = array_values(array_filter($this->records, static fn ($r) => $r[0] !== 'debug'));
+        $seen = array_map(static fn ($r) => [$r[2]['call'], $r[0], $r[2]['err_code']], $summaries);
+        $this->assertSame(['micropay', 'warning', 'USERPAYING'], $seen[0]);
+        $this->assertSame(['orderquery', 'info', null], $seen[1]);
+        // The mock may answer a first reverse SYSTEMERROR (a retried warning) before the success.
+        $this->assertSame(['reverse', 'info', null], end($seen));
+    }
+
     public function testPsr3LoggerObjects(): void
     {
         $psr = new RecordingPsrLogger();

@@ -24,7 +24,9 @@ final class IntegrationProxyTest extends TestCase
     protected function tearDown(): void
     {
         if ($this->proxy !== null) {
-            posix_kill(-$this->proxyPid, 15);
+            function_exists('posix_kill') && is_executable('/usr/bin/setsid')
+                ? posix_kill(-$this->proxyPid, 15)
+                : proc_terminate($this->proxy, 15);
             proc_close($this->proxy);
             $this->proxy = null;
         }
@@ -38,7 +40,10 @@ final class IntegrationProxyTest extends TestCase
     {
         $this->proxyLog = (string) tempnam(sys_get_temp_dir(), 'wxpay-proxy-log-');
         $process = proc_open(
-            ['/usr/bin/setsid', PHP_BINARY, '-n', __DIR__ . '/support/connect_proxy.php', $this->proxyLog],
+            [
+                ...(is_executable('/usr/bin/setsid') ? ['/usr/bin/setsid'] : []),
+                PHP_BINARY, '-n', __DIR__ . '/support/connect_proxy.php', $this->proxyLog,
+            ],
             [0 => ['file', '/dev/null', 'r'], 1 => ['pipe', 'w'], 2 => ['file', '/dev/null', 'a']],
             $pipes
         );

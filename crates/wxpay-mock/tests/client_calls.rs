@@ -286,3 +286,47 @@ fn hmac_merchant_round_trip() {
         .unwrap();
     assert_eq!(get(&q, "sign").len(), 64);
 }
+
+/// With a logger, the sandbox's getsignkey and the calls signed with the fetched key are
+/// logged, and neither key nor any sign appears in any record (the sandbox key arrives in a
+/// response field and signs every later request).
+#[test]
+fn sandbox_attempt_records_hold_no_key_and_no_sign() {
+    let mock = mock(false);
+    let c = client(
+        &mock,
+        &[("sandbox", Value::Bool(true)), ("logger", Value::Logger)],
+    );
+    let created = order(&c, "LOG1", 101);
+    let q = c
+        .call(Api::OrderQuery, fields(&[("out_trade_no", "LOG1")]))
+        .unwrap();
+    let attempts = c.take_attempts();
+    assert!(c.take_attempts().is_empty(), "taken once");
+    let calls: Vec<&str> = attempts.iter().map(|a| a.call.as_str()).collect();
+    assert_eq!(calls, ["/pay/getsignkey", "unifiedorder", "orderquery"]);
+    assert_eq!(attempts[0].path, "/sandboxnew/pay/getsignkey");
+    let records: Vec<_> = attempts
+        .iter()
+        .flat_map(wxpay_core::log::Attempt::records)
+        .collect();
+    let text = format!("{records:?}");
+    let sandbox_key = wxpay_core::http::sandbox_key(c.config()).expect("sandbox key cached");
+    for secret in [
+        sandbox_key.expose(),
+        mock.key(),
+        get(&created, "sign"),
+        get(&q, "sign"),
+    ] {
+        assert!(!secret.is_empty());
+        assert!(!text.contains(secret), "a secret is in the records: {text}");
+    }
+    assert!(text.contains("(\"sandbox_signkey\", \"***\")"), "{text}");
+    assert!(text.contains("(\"sign\", \"***\")"), "{text}");
+    // Without a logger nothing is kept.
+    let quiet = client(&mock, &[("sandbox", Value::Bool(true))]);
+    quiet
+        .call(Api::OrderQuery, fields(&[("out_trade_no", "LOG1")]))
+        .unwrap();
+    assert!(quiet.take_attempts().is_empty());
+}
