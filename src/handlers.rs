@@ -22,15 +22,20 @@ pub fn call(callback: &ZendCallable, args: Vec<&dyn IntoZvalDyn>) -> Result<(), 
 /// (`Class: message in file:line` and the trace). `exit()` inside the callback is not a
 /// `Throwable` and is left pending, so the request still ends.
 fn take_thrown() -> String {
+    describe_thrown("the callback")
+}
+
+/// [`take_thrown`] for any PHP code the extension called: `who` names it in the text.
+pub fn describe_thrown(who: &str) -> String {
     let throwable = ExecutorGlobals::get()
         .exception()
         .map(|e| e.instance_of(ce::throwable()));
     match throwable {
-        None => "the callback could not be called".into(),
-        Some(false) => "the callback ended the request (exit)".into(),
+        None => format!("{who} could not be called"),
+        Some(false) => format!("{who} ended the request (exit)"),
         Some(true) => {
             let Some(thrown) = ExecutorGlobals::take_exception() else {
-                return "the callback threw".into();
+                return format!("{who} threw");
             };
             let text = thrown
                 .try_call_method("__toString", vec![])
@@ -39,7 +44,7 @@ fn take_thrown() -> String {
             // A __toString that throws leaves its own exception: drop it too.
             drop(ExecutorGlobals::take_exception());
             let class = thrown.get_class_name().unwrap_or_default();
-            format!("the callback threw {}", text.unwrap_or(class))
+            format!("{who} threw {}", text.unwrap_or(class))
         }
     }
 }

@@ -16,7 +16,6 @@
 use crate::convert;
 use ext_php_rs::convert::IntoZvalDyn;
 use ext_php_rs::types::{ZendCallable, ZendHashTable, Zval};
-use ext_php_rs::zend::{ExecutorGlobals, ce};
 use wxpay_core::log::{Attempt, Record, Value};
 
 /// How the configured logger is called.
@@ -115,31 +114,7 @@ impl Logger {
             .map_err(|_| "the logger is no longer callable".to_owned())?;
         match callable.try_call(args) {
             Ok(_) => Ok(()),
-            Err(_) => Err(take_thrown()),
-        }
-    }
-}
-
-/// Takes the logger's pending exception and describes it as PHP logs an uncaught one.
-/// `exit()` in the logger is left pending, so the request still ends.
-fn take_thrown() -> String {
-    let throwable = ExecutorGlobals::get()
-        .exception()
-        .map(|e| e.instance_of(ce::throwable()));
-    match throwable {
-        None => "the logger could not be called".into(),
-        Some(false) => "the logger ended the request (exit)".into(),
-        Some(true) => {
-            let Some(thrown) = ExecutorGlobals::take_exception() else {
-                return "the logger threw".into();
-            };
-            let text = thrown
-                .try_call_method("__toString", vec![])
-                .ok()
-                .and_then(|s| s.string());
-            drop(ExecutorGlobals::take_exception());
-            let class = thrown.get_class_name().unwrap_or_default();
-            format!("it threw {}", text.unwrap_or(class))
+            Err(_) => Err(crate::handlers::describe_thrown("the logger")),
         }
     }
 }

@@ -287,7 +287,7 @@ final class IntegrationLoggerTest extends TestCase
         $log = (string) file_get_contents($this->log);
         $this->assertStringContainsString(
             'wxpay: config "logger" failed while logging unifiedorder (2 of 2 record(s) not logged; the call went on): '
-            . 'it threw RuntimeException: the log server is down',
+            . 'the logger threw RuntimeException: the log server is down',
             $log
         );
         $this->assertStringNotContainsString($this->mock->apiKey, $log);
