@@ -142,7 +142,7 @@ pub fn decode_full_with_limit(input: &[u8], max_bytes: usize) -> Result<Fields<'
 /// the full decoder then reads or refuses the document. Where it
 /// answers, it answers exactly as the full decoder does (unit-tested and fuzzed).
 mod fast {
-    use super::{Fields, MAX_FIELDS, Seen, forbidden_control, is_field_name, name_len};
+    use super::{Fields, MAX_FIELDS, Seen, forbidden_control, name_len, starts_name};
     use std::borrow::Cow;
 
     struct Cursor<'a> {
@@ -167,11 +167,12 @@ mod fast {
                 .then(|| self.at += token.len())
         }
 
-        /// `name>` with a field name ([`is_field_name`]).
+        /// `name>` with a field name ([`super::is_field_name`]).
         fn name_then_gt(&mut self) -> Option<&'a str> {
             let rest = self.rest();
+            // `rest[..len]` continues a name throughout: is_field_name needs only the start.
             let len = name_len(rest);
-            if rest.get(len) != Some(&b'>') || !is_field_name(&rest[..len]) {
+            if len == 0 || !starts_name(rest[0]) || rest.get(len) != Some(&b'>') {
                 return None;
             }
             let name = &self.text[self.at..self.at + len];
@@ -237,25 +238,27 @@ mod fast {
 }
 
 /// Duplicate detection for both readers at O(1) a field: while there are few fields (every
-/// genuine message) the earlier names are scanned, which is cheaper than hashing; beyond
-/// that they go into a hash set. Scanning alone made 1 MiB of distinct `<aN/>` cost O(n²)
-/// (41 s) before [`MAX_FIELDS`] existed.
+/// genuine notify) the earlier names are scanned, which is cheaper than hashing; beyond that
+/// they go into a hash set, made only then (creating one costs more than a short scan), with
+/// std's randomly keyed hasher so that chosen names cannot collide on purpose.
+/// Scanning alone made 1 MiB of distinct `<aN/>` cost O(n²), 41 s, before [`MAX_FIELDS`].
 #[derive(Default)]
-struct Seen<'a>(HashSet<&'a str>);
+struct Seen<'a>(Option<HashSet<&'a str>>);
 
 impl<'a> Seen<'a> {
-    /// Up to this many fields a scan beats hashing.
-    const SCAN: usize = 32;
+    /// Up to this many fields (every genuine notify) a scan costs no more than hashing: in
+    /// release, 4–40-field bodies decode as fast as before the set existed.
+    const SCAN: usize = 64;
 
     /// Whether `name` is among `fields`, every one of which was added after this said no.
     fn repeats(&mut self, fields: &Fields<'a>, name: &'a str) -> bool {
         if fields.len() < Self::SCAN {
             return fields.iter().any(|(n, _)| *n == name);
         }
-        if self.0.is_empty() {
-            self.0.extend(fields.iter().map(|(n, _)| *n));
-        }
-        !self.0.insert(name)
+        !self
+            .0
+            .get_or_insert_with(|| fields.iter().map(|(n, _)| *n).collect())
+            .insert(name)
     }
 }
 
@@ -519,45 +522,40 @@ pub fn into_owned(fields: Fields<'_>) -> Vec<(String, String)> {
 pub const FIELD_NAME_RULE: &str =
     "use letters, digits, '_', '-' or '.', starting with a letter or '_'";
 
-/// The allowed ASCII sets of a name's first and later bytes, as two 64-bit masks each: a
-/// branch-free test per byte (this runs for every key of every array signed or encoded).
-mod name_set {
-    const fn masks(first: bool) -> (u64, u64) {
-        let (mut lo, mut hi) = (0u64, 0u64);
-        let mut c = 0;
-        while c < 128 {
-            let b = c as u8;
-            if b.is_ascii_alphabetic()
-                || b == b'_'
-                || (!first && (b.is_ascii_digit() || b == b'-' || b == b'.'))
-            {
-                if c < 64 {
-                    lo |= 1 << c;
-                } else {
-                    hi |= 1 << (c - 64);
-                }
-            }
-            c += 1;
+/// The one definition of a field name, as a table: bit 1 if a byte may start a name, bit 2 if
+/// it may follow. ASCII letters and `_` anywhere; digits, `-` and `.` after the first byte.
+/// A table lookup per byte: this runs for every key signed or encoded and every field read.
+const NAME_BYTES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        if c.is_ascii_alphabetic() || c == b'_' {
+            t[b] = 3;
+        } else if c.is_ascii_digit() || c == b'-' || c == b'.' {
+            t[b] = 2;
         }
-        (lo, hi)
+        b += 1;
     }
-    pub const FIRST: (u64, u64) = masks(true);
-    pub const REST: (u64, u64) = masks(false);
-    pub fn allowed((lo, hi): (u64, u64), c: u8) -> bool {
-        let set = if c < 64 { lo } else { hi };
-        c < 128 && (set >> (c & 63)) & 1 == 1
-    }
+    t
+};
+
+fn starts_name(c: u8) -> bool {
+    NAME_BYTES[usize::from(c)] & 1 != 0
 }
 
-/// Whether `name` may be a field name: ASCII letters, digits, `_`, `-` and `.`, not starting
-/// with a digit, `-` or `.`. This keeps the XML well-formed and the signed string unambiguous
-/// (no `=` or `&` in names). The decoder refuses the same names, so whatever it reads can be
-/// signed and encoded again.
+fn continues_name(c: u8) -> bool {
+    NAME_BYTES[usize::from(c)] & 2 != 0
+}
+
+/// Whether `name` may be a field name ([`NAME_BYTES`]). This keeps the XML well-formed and
+/// the signed string unambiguous (no `=` or `&` in names). The decoder refuses every other
+/// name, so whatever it reads can be signed and encoded again.
 pub fn is_field_name(name: &[u8]) -> bool {
-    use name_set::{FIRST, REST, allowed};
     match name.split_first() {
+        // Branch-free over the rest: names are short and nearly always valid.
         Some((&first, rest)) => {
-            allowed(FIRST, first) && rest.iter().fold(true, |ok, &c| ok & allowed(REST, c))
+            starts_name(first) && rest.iter().fold(true, |ok, &c| ok & continues_name(c))
         }
         None => false,
     }
@@ -565,10 +563,9 @@ pub fn is_field_name(name: &[u8]) -> bool {
 
 /// How many leading bytes could continue a name (the fast reader's scan up to `>`).
 fn name_len(bytes: &[u8]) -> usize {
-    use name_set::{REST, allowed};
     bytes
         .iter()
-        .position(|&c| !allowed(REST, c))
+        .position(|&c| !continues_name(c))
         .unwrap_or(bytes.len())
 }
 
