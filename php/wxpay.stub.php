@@ -163,7 +163,7 @@ final class Signer
      * @param array<string, string|int|null> $params
      * @throws InvalidArgumentException
      */
-    public static function sign(array $params, string $key, string $signType = 'MD5'): string
+    public static function sign(array $params, #[\SensitiveParameter] string $key, string $signType = 'MD5'): string
     {
     }
 
@@ -173,7 +173,7 @@ final class Signer
      * @param array<string, string|int|null> $params
      * @throws InvalidArgumentException
      */
-    public static function verify(array $params, string $key, string $signType = 'MD5'): bool
+    public static function verify(array $params, #[\SensitiveParameter] string $key, string $signType = 'MD5'): bool
     {
     }
 }

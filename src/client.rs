@@ -4,7 +4,6 @@
 #![allow(non_snake_case)]
 
 use crate::convert;
-use crate::engine;
 use crate::exceptions::{PhpResult, exception_object, to_php};
 use crate::handlers;
 use crate::logger::Logger;
@@ -12,13 +11,10 @@ use crate::primitives::{sign_params, verify_params};
 use ext_php_rs::binary::Binary;
 use ext_php_rs::binary_slice::BinarySlice;
 use ext_php_rs::boxed::ZBox;
-use ext_php_rs::class::RegisteredClass;
-use ext_php_rs::ffi;
 use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::prelude::*;
+use ext_php_rs::types::ZendHashTable;
 use ext_php_rs::types::{ZendCallable, Zval};
-use ext_php_rs::types::{ZendHashTable, ZendStr};
-use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 use std::time::{SystemTime, UNIX_EPOCH};
 use wxpay_core::client::Settlement;
@@ -375,57 +371,5 @@ fn check_nonempty<'a>(name: &str, value: &'a str) -> PhpResult<&'a str> {
         )))
     } else {
         Ok(value)
-    }
-}
-
-/// Whether `__construct`'s `$config` is marked in the class registered by the last module
-/// start. Reset at every module start: a SAPI that restarts modules registers a new class.
-static CONFIG_MARKED: Mutex<bool> = Mutex::new(false);
-
-pub fn forget_sensitive_marking() {
-    *CONFIG_MARKED.lock().unwrap_or_else(PoisonError::into_inner) = false;
-}
-
-/// Marks `__construct`'s `$config` with `#[\SensitiveParameter]`, so traces show
-/// `Object(SensitiveParameterValue)` instead of the key; once per module start.
-///
-/// Called at request start, the first point after module start at which `Client` is
-/// registered (the module's startup fn runs before ext-php-rs registers classes) that is
-/// reached however the module was loaded: `dl()` runs module start and request start and
-/// nothing else. The lock makes concurrent first requests of ZTS threads wait until the
-/// marking is done; a request never starts before it.
-pub fn mark_config_sensitive_once() {
-    let mut marked = CONFIG_MARKED.lock().unwrap_or_else(PoisonError::into_inner);
-    if !*marked {
-        mark_config_sensitive();
-        *marked = true;
-    }
-}
-
-fn mark_config_sensitive() {
-    let ce = <Client as RegisteredClass>::get_metadata().ce();
-    // SAFETY: classes are registered; the function table and its entries live until
-    // shutdown. The attribute name is persistent, as the engine requires for internal
-    // functions; `zend_add_attribute` takes its own reference.
-    unsafe {
-        let ctor = ffi::zend_hash_str_find_ptr_lc(
-            &raw const ce.function_table,
-            c"__construct".as_ptr(),
-            "__construct".len(),
-        )
-        .cast::<ffi::zend_function>();
-        if ctor.is_null() {
-            return;
-        }
-        let mut name = ZendStr::new("SensitiveParameter", true);
-        // offset = parameter index + 1; flags 1 = ZEND_ATTRIBUTE_PERSISTENT.
-        (engine::get().zend_add_attribute)(
-            &raw mut (*ctor).common.attributes,
-            name.as_mut_ptr().cast(),
-            0,
-            1,
-            1,
-            0,
-        );
     }
 }

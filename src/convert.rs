@@ -5,7 +5,7 @@
 use crate::exceptions::{PhpResult, invalid};
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::flags::DataType;
-use ext_php_rs::types::{ArrayKey, ZendHashTable, Zval};
+use ext_php_rs::types::{ZendHashTable, Zval};
 use std::borrow::Cow;
 use wxpay_core::sign::Pair;
 
@@ -49,8 +49,24 @@ fn type_name(zv: &Zval) -> &'static str {
     }
 }
 
+/// A name as message text: invalid UTF-8 replaced, control characters escaped (`\0`), so
+/// that any key a PHP array can hold gets a readable message.
 fn show(name: &[u8]) -> Cow<'_, str> {
-    String::from_utf8_lossy(name)
+    let text = String::from_utf8_lossy(name);
+    if !text.chars().any(char::is_control) {
+        return text;
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_debug().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
 }
 
 /// Applies the value rules (docs/protocol.md §11.1) to one entry; `None` means absent (null).
@@ -99,8 +115,9 @@ fn check_name(name: &[u8]) -> PhpResult<()> {
         Ok(())
     } else {
         Err(invalid(format!(
-            "parameter name \"{}\" is not allowed: use letters, digits, '_', '-' or '.', starting with a letter or '_'",
-            show(name)
+            "parameter name \"{}\" is not allowed: {}",
+            show(name),
+            wxpay_core::xml::FIELD_NAME_RULE
         )))
     }
 }
@@ -178,14 +195,15 @@ fn for_each_checked<'a>(
 
 pub enum Key<'a> {
     Str(&'a [u8]),
-    Int(u64),
+    Int(i64),
 }
 
-/// Visits live entries in order by walking the engine's storage directly.
-fn for_each_entry<'a>(
+/// Visits live entries in order by walking the engine's storage directly. Keys are bytes:
+/// ext-php-rs's iterator panics on a key that is not UTF-8.
+fn for_each_entry<'a, E>(
     ht: &'a ZendHashTable,
-    mut visit: impl FnMut(Key<'a>, &'a Zval) -> PhpResult<()>,
-) -> PhpResult<()> {
+    mut visit: impl FnMut(Key<'a>, &'a Zval) -> Result<(), E>,
+) -> Result<(), E> {
     const HASH_FLAG_PACKED: u32 = 1 << 2;
     let used = ht.nNumUsed as usize;
     // SAFETY: `u.flags` is always initialised; the union view is plain integers.
@@ -196,7 +214,7 @@ fn for_each_entry<'a>(
         for (i, zv) in slots.iter().enumerate() {
             let zv: &Zval = zv;
             if zv.get_type() != DataType::Undef {
-                visit(Key::Int(i as u64), zv)?;
+                visit(Key::Int(i as i64), zv)?;
             }
         }
         return Ok(());
@@ -214,7 +232,8 @@ fn for_each_entry<'a>(
         // SAFETY: a non-null key is a live zend_string owned by the table.
         let key = match unsafe { bucket.key.as_ref() } {
             Some(k) => Key::Str(k.as_bytes()),
-            None => Key::Int(bucket.h),
+            // An int key is stored in `h` as the bits of a zend_long.
+            None => Key::Int(bucket.h as i64),
         };
         visit(key, zv)?;
     }
@@ -251,17 +270,28 @@ fn to_json(zv: &Zval, depth: usize) -> Result<serde_json::Value, String> {
     let Some(ht) = zv.array() else {
         return Err(format!("{} values have no JSON form", type_name(zv)));
     };
-    let is_list = ht
+    let mut entries = Vec::with_capacity(ht.len());
+    for_each_entry(ht, |k, v| {
+        entries.push((k, v));
+        Ok::<_, String>(())
+    })?;
+    let is_list = entries
         .iter()
         .enumerate()
-        .all(|(i, (k, _))| matches!(k, ArrayKey::Long(n) if n == i as i64));
+        .all(|(i, (k, _))| matches!(k, Key::Int(n) if *n == i as i64));
     if is_list {
-        let items: Result<Vec<_>, _> = ht.iter().map(|(_, v)| to_json(v, depth + 1)).collect();
+        let items: Result<Vec<_>, _> = entries.iter().map(|(_, v)| to_json(v, depth + 1)).collect();
         return Ok(J::Array(items?));
     }
     let mut map = serde_json::Map::new();
-    for (k, v) in ht.iter() {
-        map.insert(k.to_string(), to_json(v, depth + 1)?);
+    for (k, v) in entries {
+        let key = match k {
+            Key::Str(name) => std::str::from_utf8(name)
+                .map_err(|_| format!("key \"{}\" is not UTF-8", show(name)))?
+                .to_owned(),
+            Key::Int(n) => n.to_string(),
+        };
+        map.insert(key, to_json(v, depth + 1)?);
     }
     Ok(J::Object(map))
 }

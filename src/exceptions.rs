@@ -337,7 +337,13 @@ pub fn to_php(error: Error) -> PhpException {
 }
 
 pub fn simple(class: Class, message: String) -> PhpException {
-    PhpException::new(message, 0, class.entry())
+    // Built as an object like every other exception: ext-php-rs's own path copies the
+    // message into a C string, and a NUL byte in it (from a caller's array key) would turn
+    // the exception into `\Error: cannot throw …`.
+    match object(class, &message, &[]) {
+        Ok(obj) => PhpException::new(String::new(), 0, class.entry()).with_object(obj),
+        Err(_) => PhpException::new(message.replace('\0', "\\0"), 0, class.entry()),
+    }
 }
 
 /// Shorthand for `InvalidArgumentException`.

@@ -10,6 +10,7 @@ mod exceptions;
 mod handlers;
 mod logger;
 mod primitives;
+mod sensitive;
 mod tools;
 
 use ext_php_rs::prelude::*;
@@ -30,7 +31,7 @@ fn startup(_ty: i32, _module_number: i32) -> i32 {
     let result = engine::load()
         .map_err(|e| e.to_string())
         .and_then(|_| exceptions::register().map_err(|e| e.to_string()))
-        .map(|()| client::forget_sensitive_marking());
+        .map(|()| sensitive::forget_marking());
     match result {
         Ok(()) => 0,
         Err(e) => {
@@ -40,10 +41,10 @@ fn startup(_ty: i32, _module_number: i32) -> i32 {
     }
 }
 
-/// Request start: see [`client::mark_config_sensitive_once`].
+/// Request start: see [`sensitive::mark_once`].
 extern "C" fn request_startup(_ty: i32, _module_number: i32) -> i32 {
     // A panic must not unwind into the engine (that aborts PHP): the request fails instead.
-    std::panic::catch_unwind(client::mark_config_sensitive_once).map_or(1, |()| 0)
+    std::panic::catch_unwind(sensitive::mark_once).map_or(1, |()| 0)
 }
 
 extern "C" fn php_info(_module: *mut ModuleEntry) {

@@ -38,6 +38,16 @@ final class BadInputTest extends TestCase
         return fn () => self::client($extra)->parseNotify($body);
     }
 
+    /** 1 MiB of distinct empty fields: 41 s of duplicate checks before the field cap. */
+    private static function manyFields(): string
+    {
+        $body = '<xml>';
+        for ($i = 0; strlen($body) < (1 << 20) - 20; $i++) {
+            $body .= '<a' . dechex($i) . '/>';
+        }
+        return $body . '</xml>';
+    }
+
     /** @return iterable<string, array{\Closure, class-string, string}> */
     public static function catalogue(): iterable
     {
@@ -110,6 +120,25 @@ final class BadInputTest extends TestCase
             'entity &ent; is not defined',
         ];
         yield 'NUL character' => [self::notify("<xml><a>x&#0;</a></xml>"), XmlException::class, 'malformed XML'];
+        yield '1 MiB of distinct fields' => [self::notify(self::manyFields()), XmlException::class, 'XML has more than 1024 fields'];
+        yield ']]> in text' => [
+            fn () => Xml::decode('<xml><a>x]]>y</a></xml>'),
+            XmlException::class,
+            'XML field <a> contains "]]>" outside CDATA, which XML 1.0 (§2.4) forbids in text',
+        ];
+        yield ']]> in a notify field' => [
+            self::notify(str_replace('<attach><![CDATA[shop-7]]>', '<attach>shop]]>7', $body)),
+            XmlException::class,
+            'XML field <attach> contains "]]>"',
+        ];
+        // The decoder takes the names the encoder writes, and no others.
+        foreach (['a=b', 'a&b', '123', '-x', 'é', 'a:b'] as $name) {
+            yield "field name $name" => [
+                fn () => Xml::decode("<xml><$name>1</$name></xml>"),
+                XmlException::class,
+                "XML field name <$name> is not allowed: use letters, digits, '_', '-' or '.', starting with a letter or '_'",
+            ];
+        }
 
         // Signatures.
         yield 'lowercase sign' => [
@@ -252,6 +281,17 @@ final class BadInputTest extends TestCase
         ];
         yield 'key with =' => [$sign(['a=b' => '1']), InvalidArgumentException::class, 'parameter name "a=b" is not allowed'];
         yield 'key with &' => [$sign(['a&b' => '1']), InvalidArgumentException::class, 'parameter name "a&b" is not allowed'];
+        yield 'key with NUL' => [$sign(["a\0b" => '1']), InvalidArgumentException::class, 'parameter name "a\0b" is not allowed'];
+        yield 'key with NUL to encode' => [
+            fn () => Xml::encode(["a\0b" => '1']),
+            InvalidArgumentException::class,
+            'parameter name "a\0b" is not allowed',
+        ];
+        yield 'non-UTF-8 key inside detail' => [
+            $sign(['detail' => ['goods_detail' => [["name\xff" => 'x']]]]),
+            InvalidArgumentException::class,
+            "parameter \"detail\" cannot be JSON-encoded: key \"name\u{FFFD}\" is not UTF-8",
+        ];
         yield 'control character in a value' => [
             fn () => Xml::encode(['body' => "a\x1bb"]),
             InvalidArgumentException::class,

@@ -20,16 +20,21 @@ final class ProcessTest extends TestCase
         return Extension::file() ?? self::markTestSkipped('cannot tell where the wxpay extension was loaded from');
     }
 
-    /** dl() runs module start but not the engine's post-startup hook: $config is marked anyway. */
+    /** dl() runs module start but not the engine's post-startup hook: the secret parameters are marked anyway. */
     public function testConfigIsSensitiveWhenLoadedWithDl(): void
     {
         $so = self::extension();
         $script = sprintf(
-            'dl(%s);
+            'dl(%1$s);
             $param = (new ReflectionMethod(WxPay\Client::class, "__construct"))->getParameters()[0];
             echo json_encode(array_map(fn ($a) => $a->getName(), $param->getAttributes())), "\n";
             try {
-                new WxPay\Client(["appid" => "wx1", "key" => %s]);
+                WxPay\Signer::sign(["a=b" => 1], %2$s);
+            } catch (WxPay\InvalidArgumentException $e) {
+                echo get_class($e->getTrace()[0]["args"][1]), "\n";
+            }
+            try {
+                new WxPay\Client(["appid" => "wx1", "key" => %2$s]);
             } catch (WxPay\ConfigException $e) {
                 echo get_class($e->getTrace()[0]["args"][0]), "\n", $e, "\n";
             }',
@@ -42,8 +47,9 @@ final class ProcessTest extends TestCase
         ]);
         $this->assertSame(0, $code, $out . $err);
         $this->assertSame('', $err);
-        [$attributes, $arg] = explode("\n", $out);
+        [$attributes, $signerArg, $arg] = explode("\n", $out);
         $this->assertSame('["SensitiveParameter"]', $attributes);
+        $this->assertSame('SensitiveParameterValue', $signerArg);
         $this->assertSame('SensitiveParameterValue', $arg);
         $this->assertStringNotContainsString(self::SECRET, $out);
     }

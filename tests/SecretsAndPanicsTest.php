@@ -4,9 +4,11 @@ declare(strict_types=1);
 
 namespace WxPay\Tests;
 
+use PHPUnit\Framework\Attributes\DataProvider;
 use PHPUnit\Framework\TestCase;
 use WxPay\Client;
 use WxPay\ConfigException;
+use WxPay\Signer;
 use WxPay\Tests\Support\Notifies;
 
 /** The API key and the private key never show; a Rust panic never takes PHP down. */
@@ -98,6 +100,51 @@ final class SecretsAndPanicsTest extends TestCase
             $this->assertInstanceOf(\SensitiveParameterValue::class, $e->getTrace()[0]['args'][0]);
             $this->assertNoSecret((string) $e . print_r($e->getTrace()[0], true) . var_export($e->getTrace()[0], true));
         }
+    }
+
+    /** @return iterable<string, array{\Closure, int}> a call that throws, and where its key is */
+    public static function callsWithTheKey(): iterable
+    {
+        $bad = ['total_fee' => 0.01];
+        yield 'Signer::sign' => [fn () => Signer::sign($bad, self::API_KEY), 1];
+        yield 'Signer::verify' => [fn () => Signer::verify($bad, self::API_KEY, 'HMAC-SHA256'), 1];
+        yield 'Client::__construct' => [fn () => new Client(['key' => self::API_KEY]), 0];
+    }
+
+    /** @dataProvider callsWithTheKey */
+    #[DataProvider('callsWithTheKey')]
+    public function testKeyParametersAreRedactedInTraces(\Closure $call, int $at): void
+    {
+        try {
+            $call();
+            $this->fail('must throw');
+        } catch (\InvalidArgumentException $e) {
+            $args = $e->getTrace()[0]['args'];
+            $this->assertInstanceOf(\SensitiveParameterValue::class, $args[$at]);
+            $this->assertNoSecret((string) $e . print_r($e->getTrace(), true) . var_export($args, true));
+        }
+    }
+
+    /** Every parameter that can carry a secret is marked, in every class the extension has. */
+    public function testEverySecretParameterIsMarked(): void
+    {
+        $marked = [];
+        foreach ((new \ReflectionExtension('wxpay'))->getClasses() as $class) {
+            foreach ($class->getMethods() as $method) {
+                foreach ($method->getParameters() as $p) {
+                    $name = "{$class->getName()}::{$method->getName()}(\${$p->getName()})";
+                    $sensitive = $p->getAttributes(\SensitiveParameter::class) !== [];
+                    $this->assertSame(in_array($p->getName(), ['key', 'config'], true), $sensitive, $name);
+                    if ($sensitive) {
+                        $marked[] = $name;
+                    }
+                }
+            }
+        }
+        sort($marked);
+        $this->assertSame([
+            'WxPay\\Client::__construct($config)', 'WxPay\\Signer::sign($key)', 'WxPay\\Signer::verify($key)',
+        ], $marked);
     }
 
     public function testBadKeyFileErrorDoesNotEchoItsContent(): void

@@ -1,6 +1,7 @@
 //! Arbitrary bytes into the strict flat-XML decoder (docs/protocol.md §7.1). Beyond "no panic", an
-//! accepted document must obey the decoder's own contract: no duplicate field, no control
-//! character a later re-encode could not carry, and encode → decode gives the same fields.
+//! accepted document must obey the decoder's own contract: no duplicate field, at most
+//! `MAX_FIELDS` fields, no control character or name the encoder refuses, and encode →
+//! decode gives the same fields.
 
 #![no_main]
 
@@ -23,9 +24,12 @@ fuzz_target!(|data: &[u8]| {
             "field <{name}> kept a control character: {value:?}"
         );
     }
-    // Names the decoder takes but the encoder refuses (`a:b`, non-ASCII) cannot round-trip.
-    if fields.iter().any(|(n, v)| xml::check_field(n, v).is_err()) {
-        return;
+    assert!(fields.len() <= xml::MAX_FIELDS, "{} fields accepted", fields.len());
+    // One name rule both ways: whatever the decoder reads, the encoder writes.
+    for (name, value) in &fields {
+        if let Err(e) = xml::check_field(name, value) {
+            panic!("decoded field <{name}> cannot be encoded: {e}");
+        }
     }
     let text = xml::encode(&fields).expect("checked fields encode");
     match xml::decode(text.as_bytes()) {

@@ -10,15 +10,13 @@ final class Signature
     public static function of(\ReflectionMethod $m): string
     {
         $params = array_map(static function (\ReflectionParameter $p): string {
-            $s = ($p->hasType() ? $p->getType() . ' ' : '') . '$' . $p->getName();
+            $s = ($p->getAttributes(\SensitiveParameter::class) ? '#[\SensitiveParameter] ' : '')
+                . ($p->hasType() ? $p->getType() . ' ' : '') . '$' . $p->getName();
             if ($p->isDefaultValueAvailable()) {
                 $s .= ' = ' . var_export($p->getDefaultValue(), true);
             }
             return $s;
         }, $m->getParameters());
-        if ($m->getName() === '__construct' && $m->getDeclaringClass()->getName() === 'WxPay\Client') {
-            $params[0] = '#[\SensitiveParameter] ' . $params[0];
-        }
         $return = $m->hasReturnType() ? ': ' . $m->getReturnType() : '';
         return sprintf(
             '%s%sfunction %s(%s)%s',

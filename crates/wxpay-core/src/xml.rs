@@ -2,18 +2,27 @@
 //!
 //! Decoding is strict, because the input may be an attacker's: UTF-8 only, no DOCTYPE,
 //! entity declaration or processing instruction, no attributes, no nesting below field
-//! level, no duplicate field, a size cap. CDATA, escaped text and character references
-//! are all read; line ends are normalised as XML 1.0 requires. Encoding writes every value
+//! level, no duplicate field, no field name the encoder would refuse, no `]]>` in text, a
+//! size cap and a field-count cap. CDATA, escaped text and character references are all
+//! read; line ends are normalised as XML 1.0 requires. Encoding writes every value
 //! in CDATA (splitting `]]>`) and carriage returns as `&#13;`, so any value survives.
 
 use quick_xml::Reader;
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesStart, Event};
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 
 /// Bodies larger than this are refused unless the caller sets another cap.
 pub const DEFAULT_MAX_BYTES: usize = 1 << 20;
+
+/// Documents with more fields than this are refused. The largest genuine message is a
+/// refundquery page (docs/protocol.md §3.5): about 20 common fields plus, for each of at
+/// most 10 refunds, 13 fields and 3 per coupon — under 500 even at 10 coupons per refund;
+/// a notify has under 100. 1 MiB of `<aN/>` would otherwise be ~170,000 fields (a PHP array
+/// of as many entries, built before any signature check).
+pub const MAX_FIELDS: usize = 1024;
 
 /// Decoded fields in document order, borrowing from the input where possible.
 pub type Fields<'a> = Vec<(&'a str, Cow<'a, str>)>;
@@ -29,6 +38,9 @@ pub enum XmlError {
     Attribute { element: String },
     Nested { field: String, child: String },
     DuplicateField { field: String },
+    TooManyFields { max: usize },
+    BadFieldName { name: String },
+    CdataEndInText { field: String },
     UnknownEntity { name: String },
     InvalidChar { field: String, code: u32 },
     TextOutsideField { text: String },
@@ -64,6 +76,16 @@ impl fmt::Display for XmlError {
             Self::DuplicateField { field } => {
                 write!(f, "XML field <{field}> appears more than once")
             }
+            Self::TooManyFields { max } => write!(f, "XML has more than {max} fields"),
+            Self::BadFieldName { name } => write!(
+                f,
+                "XML field name <{}> is not allowed: {FIELD_NAME_RULE}",
+                excerpt(name)
+            ),
+            Self::CdataEndInText { field } => write!(
+                f,
+                "XML field <{field}> contains \"]]>\" outside CDATA, which XML 1.0 (§2.4) forbids in text"
+            ),
             Self::UnknownEntity { name } => write!(f, "XML entity &{name}; is not defined"),
             Self::InvalidChar { field, code } => write!(
                 f,
@@ -116,10 +138,11 @@ pub fn decode_full_with_limit(input: &[u8], max_bytes: usize) -> Result<Fields<'
 /// `<name>text</name>` or `<name><![CDATA[text]]></name>` separated by whitespace, then
 /// `</root>`. It gives up (returns `None`) at anything else — declarations, comments,
 /// references, CR, control characters, `]` in text, attributes, nesting, self-closing or
-/// duplicate fields — and the full decoder then reads or refuses the document. Where it
+/// duplicate fields, more than [`MAX_FIELDS`] fields, names outside [`is_field_name`] — and
+/// the full decoder then reads or refuses the document. Where it
 /// answers, it answers exactly as the full decoder does (unit-tested and fuzzed).
 mod fast {
-    use super::{Fields, forbidden_control};
+    use super::{Fields, MAX_FIELDS, Seen, forbidden_control, name_len, starts_name};
     use std::borrow::Cow;
 
     struct Cursor<'a> {
@@ -144,14 +167,12 @@ mod fast {
                 .then(|| self.at += token.len())
         }
 
-        /// `name>` with a name from the ASCII subset every field uses.
+        /// `name>` with a field name ([`super::is_field_name`]).
         fn name_then_gt(&mut self) -> Option<&'a str> {
             let rest = self.rest();
-            let len = rest
-                .iter()
-                .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')))?;
-            if len == 0 || !(rest[0].is_ascii_alphabetic() || rest[0] == b'_') || rest[len] != b'>'
-            {
+            // `rest[..len]` continues a name throughout: is_field_name needs only the start.
+            let len = name_len(rest);
+            if len == 0 || !starts_name(rest[0]) || rest.get(len) != Some(&b'>') {
                 return None;
             }
             let name = &self.text[self.at..self.at + len];
@@ -187,6 +208,7 @@ mod fast {
         c.eat(b"<")?;
         let root = c.name_then_gt()?;
         let mut fields: Fields<'_> = Vec::with_capacity(32);
+        let mut seen = Seen::default();
         loop {
             c.skip_space();
             c.eat(b"<")?;
@@ -198,17 +220,45 @@ mod fast {
                 return c.rest().is_empty().then_some(fields);
             }
             let name = c.name_then_gt()?;
+            if fields.len() == MAX_FIELDS {
+                return None;
+            }
             let value = c.value()?;
             c.eat(b"</")?;
             if c.name_then_gt()? != name
                 || value.contains('\r')
                 || forbidden_control(value.as_bytes()).is_some()
-                || fields.iter().any(|(n, _)| *n == name)
+                || seen.repeats(&fields, name)
             {
                 return None;
             }
             fields.push((name, Cow::Borrowed(value)));
         }
+    }
+}
+
+/// Duplicate detection for both readers at O(1) a field: while there are few fields (every
+/// genuine notify) the earlier names are scanned, which is cheaper than hashing; beyond that
+/// they go into a hash set, made only then (creating one costs more than a short scan), with
+/// std's randomly keyed hasher so that chosen names cannot collide on purpose.
+/// Scanning alone made 1 MiB of distinct `<aN/>` cost O(n²), 41 s, before [`MAX_FIELDS`].
+#[derive(Default)]
+struct Seen<'a>(Option<HashSet<&'a str>>);
+
+impl<'a> Seen<'a> {
+    /// Up to this many fields (every genuine notify) a scan costs no more than hashing: in
+    /// release, 4–40-field bodies decode as fast as before the set existed.
+    const SCAN: usize = 64;
+
+    /// Whether `name` is among `fields`, every one of which was added after this said no.
+    fn repeats(&mut self, fields: &Fields<'a>, name: &'a str) -> bool {
+        if fields.len() < Self::SCAN {
+            return fields.iter().any(|(n, _)| *n == name);
+        }
+        !self
+            .0
+            .get_or_insert_with(|| fields.iter().map(|(n, _)| *n).collect())
+            .insert(name)
     }
 }
 
@@ -242,6 +292,7 @@ struct Decoder<'a> {
     reader: Reader<&'a [u8]>,
     place: Place,
     fields: Fields<'a>,
+    seen: Seen<'a>,
     field: &'a str,
     value: Option<Cow<'a, str>>,
 }
@@ -257,6 +308,7 @@ impl<'a> Decoder<'a> {
             reader,
             place: Place::BeforeRoot,
             fields: Vec::with_capacity(32),
+            seen: Seen::default(),
             field: "",
             value: None,
         }
@@ -290,6 +342,15 @@ impl<'a> Decoder<'a> {
                 };
             }
             Place::InRoot => {
+                if self.fields.len() == MAX_FIELDS {
+                    return Err(XmlError::TooManyFields { max: MAX_FIELDS });
+                }
+                // One rule for both directions: a name the encoder refuses is not a field.
+                if !is_field_name(name.as_bytes()) {
+                    return Err(XmlError::BadFieldName {
+                        name: name.to_owned(),
+                    });
+                }
                 self.field = name;
                 self.value = None;
                 if empty {
@@ -321,7 +382,7 @@ impl<'a> Decoder<'a> {
                 code: u32::from(b),
             });
         }
-        if self.fields.iter().any(|(n, _)| *n == self.field) {
+        if self.seen.repeats(&self.fields, self.field) {
             return Err(XmlError::DuplicateField {
                 field: self.field.to_owned(),
             });
@@ -385,6 +446,12 @@ impl<'a> Decoder<'a> {
                     _ => self.place = Place::AfterRoot,
                 },
                 Event::Text(text) => {
+                    // Text outside a field is refused below whatever it holds.
+                    if matches!(self.place, Place::InField) && text[..].contains("]]>") {
+                        return Err(XmlError::CdataEndInText {
+                            field: self.field.to_owned(),
+                        });
+                    }
                     let piece = text.xml10_content();
                     self.content(piece)?;
                 }
@@ -451,43 +518,55 @@ pub fn into_owned(fields: Fields<'_>) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Whether `name` may be a field name: ASCII letters, digits, `_`, `-` and `.`, not starting
-/// with a digit, `-` or `.`. This keeps the XML well-formed and the signed string unambiguous
-/// (no `=` or `&` in names).
-pub fn is_field_name(name: &[u8]) -> bool {
-    // The allowed ASCII sets as two 64-bit masks each: a branch-free test per byte (this runs
-    // for every key of every array signed or encoded).
-    const fn masks(first: bool) -> (u64, u64) {
-        let (mut lo, mut hi) = (0u64, 0u64);
-        let mut c = 0;
-        while c < 128 {
-            let b = c as u8;
-            if b.is_ascii_alphabetic()
-                || b == b'_'
-                || (!first && (b.is_ascii_digit() || b == b'-' || b == b'.'))
-            {
-                if c < 64 {
-                    lo |= 1 << c;
-                } else {
-                    hi |= 1 << (c - 64);
-                }
-            }
-            c += 1;
+/// [`is_field_name`] in words, for every message that refuses a name.
+pub const FIELD_NAME_RULE: &str =
+    "use letters, digits, '_', '-' or '.', starting with a letter or '_'";
+
+/// The one definition of a field name, as a table: bit 1 if a byte may start a name, bit 2 if
+/// it may follow. ASCII letters and `_` anywhere; digits, `-` and `.` after the first byte.
+/// A table lookup per byte: this runs for every key signed or encoded and every field read.
+const NAME_BYTES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        if c.is_ascii_alphabetic() || c == b'_' {
+            t[b] = 3;
+        } else if c.is_ascii_digit() || c == b'-' || c == b'.' {
+            t[b] = 2;
         }
-        (lo, hi)
+        b += 1;
     }
-    const FIRST: (u64, u64) = masks(true);
-    const REST: (u64, u64) = masks(false);
-    fn allowed((lo, hi): (u64, u64), c: u8) -> bool {
-        let set = if c < 64 { lo } else { hi };
-        c < 128 && (set >> (c & 63)) & 1 == 1
-    }
+    t
+};
+
+fn starts_name(c: u8) -> bool {
+    NAME_BYTES[usize::from(c)] & 1 != 0
+}
+
+fn continues_name(c: u8) -> bool {
+    NAME_BYTES[usize::from(c)] & 2 != 0
+}
+
+/// Whether `name` may be a field name ([`NAME_BYTES`]). This keeps the XML well-formed and
+/// the signed string unambiguous (no `=` or `&` in names). The decoder refuses every other
+/// name, so whatever it reads can be signed and encoded again.
+pub fn is_field_name(name: &[u8]) -> bool {
     match name.split_first() {
+        // Branch-free over the rest: names are short and nearly always valid.
         Some((&first, rest)) => {
-            allowed(FIRST, first) && rest.iter().fold(true, |ok, &c| ok & allowed(REST, c))
+            starts_name(first) && rest.iter().fold(true, |ok, &c| ok & continues_name(c))
         }
         None => false,
     }
+}
+
+/// How many leading bytes could continue a name (the fast reader's scan up to `>`).
+fn name_len(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .position(|&c| !continues_name(c))
+        .unwrap_or(bytes.len())
 }
 
 /// Why a field cannot be written.
@@ -503,7 +582,7 @@ impl fmt::Display for EncodeError {
         match self {
             Self::BadName { name } => write!(
                 f,
-                "field name \"{}\" is not allowed: use letters, digits, '_', '-' or '.'",
+                "field name \"{}\" is not allowed: {FIELD_NAME_RULE}",
                 excerpt(name)
             ),
             Self::InvalidChar { field, code } => write!(
@@ -789,6 +868,22 @@ mod tests {
                 element: "xml".into()
             }
         );
+        assert_eq!(
+            err(b"<xml><a>x]]>y</a></xml>"),
+            XmlError::CdataEndInText { field: "a".into() }
+        );
+        assert_eq!(
+            err(b"<xml><a><![CDATA[x]]>]]></a></xml>"),
+            XmlError::CdataEndInText { field: "a".into() }
+        );
+        assert_eq!(
+            err(b"<xml><a=b>1</a=b></xml>"),
+            XmlError::BadFieldName { name: "a=b".into() }
+        );
+        assert_eq!(
+            err(many_fields(MAX_FIELDS + 1).as_bytes()),
+            XmlError::TooManyFields { max: MAX_FIELDS }
+        );
         assert!(matches!(err(b"<xml><a>1</a>"), XmlError::Malformed { .. }));
         assert!(matches!(
             err(b"<xml><a>1</b></xml>"),
@@ -802,6 +897,103 @@ mod tests {
             err(b"<?xml version=\"1.0\" encoding=\"GBK\"?><xml/>"),
             XmlError::Malformed { .. }
         ));
+    }
+
+    /// `<xml><f0>0</f0>…</xml>` with `n` distinct fields.
+    fn many_fields(n: usize) -> String {
+        let fields: String = (0..n).map(|i| format!("<f{i}>{i}</f{i}>")).collect();
+        format!("<xml>{fields}</xml>")
+    }
+
+    #[test]
+    fn field_count_is_capped_and_duplicates_are_found_among_many() {
+        let at_cap = many_fields(MAX_FIELDS);
+        assert_eq!(ok(&at_cap).len(), MAX_FIELDS);
+        assert!(fast::decode(&at_cap).is_some());
+        assert_fast_path_agrees(at_cap.as_bytes());
+        let over = many_fields(MAX_FIELDS + 1);
+        assert_fast_path_agrees(over.as_bytes());
+        // Duplicates past the scanned first fields, and the first one in document order is
+        // the one named, as a field-by-field reader would.
+        let late = many_fields(100).replace("</xml>", "<f70>x</f70><f5>y</f5></xml>");
+        assert_eq!(
+            err(late.as_bytes()),
+            XmlError::DuplicateField {
+                field: "f70".into()
+            }
+        );
+        assert_fast_path_agrees(late.as_bytes());
+        let selfclosing = late.replace("<f70>x</f70>", "<f70/>");
+        assert_eq!(
+            err(selfclosing.as_bytes()),
+            XmlError::DuplicateField {
+                field: "f70".into()
+            }
+        );
+    }
+
+    /// Issue 10: 1 MiB of distinct empty fields took ~41 s in `parseNotify`. Every shape of
+    /// a 1 MiB body must be refused or read in milliseconds; the bound is generous for
+    /// unoptimised builds on a loaded machine.
+    #[test]
+    fn a_one_mib_body_of_any_shape_is_answered_quickly() {
+        let fill = |unit: &str, head: &str, tail: &str| {
+            let room = DEFAULT_MAX_BYTES - head.len() - tail.len();
+            format!("{head}{}{tail}", unit.repeat(room / unit.len()))
+        };
+        let mut distinct_empty = String::from("<xml>");
+        let mut i = 0;
+        while distinct_empty.len() < DEFAULT_MAX_BYTES - 20 {
+            distinct_empty.push_str(&format!("<a{i:x}/>"));
+            i += 1;
+        }
+        distinct_empty.push_str("</xml>");
+        let shapes = [
+            ("distinct empty fields", distinct_empty),
+            ("distinct fields", {
+                let mut s = many_fields(200_000);
+                s.truncate(DEFAULT_MAX_BYTES - 6);
+                s.truncate(s.rfind('<').unwrap_or(0));
+                s + "</xml>"
+            }),
+            ("references", fill("&amp;", "<xml><a>", "</a></xml>")),
+            (
+                "CDATA sections",
+                fill("<![CDATA[x]]>", "<xml><a>", "</a></xml>"),
+            ),
+            ("comments", fill("<!---->", "<xml>", "</xml>")),
+            ("brackets", fill("]", "<xml><a>", "</a></xml>")),
+            ("one long name", fill("n", "<xml><", "/></xml>")),
+        ];
+        for (shape, body) in shapes {
+            assert!(body.len() <= DEFAULT_MAX_BYTES, "{shape}: {}", body.len());
+            let start = std::time::Instant::now();
+            let result = decode(body.as_bytes()).map(|f| f.len());
+            let took = start.elapsed();
+            println!("1 MiB of {shape}: {result:?} in {took:?}");
+            assert!(
+                took < std::time::Duration::from_secs(2),
+                "{shape}: {took:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn decoded_names_follow_the_encoder_rule() {
+        for name in ["1a", "a=b", "a&b", "123", "-x", ".x", "é", "a:b", "a\u{b7}"] {
+            let doc = format!("<xml><{name}>1</{name}></xml>");
+            match decode(doc.as_bytes()) {
+                Err(XmlError::BadFieldName { name: got }) => assert_eq!(got, name),
+                other => panic!("{doc}: {other:?}"),
+            }
+            assert_fast_path_agrees(doc.as_bytes());
+            assert!(!is_field_name(name.as_bytes()), "{name}");
+        }
+        let m = err("<xml><é/></xml>".as_bytes()).to_string();
+        assert_eq!(
+            m,
+            format!("XML field name <é> is not allowed: {FIELD_NAME_RULE}")
+        );
     }
 
     /// Whenever the fast reader answers, the full decoder gives the same fields.
@@ -931,5 +1123,12 @@ mod tests {
         assert!(m.contains("<sign>") && m.contains("more than once"), "{m}");
         let m = err(b"<!DOCTYPE x><xml/>").to_string();
         assert!(m.contains("DOCTYPE"), "{m}");
+        let m = err(b"<xml><a>x]]>y</a></xml>").to_string();
+        assert!(
+            m.contains("<a>") && m.contains("\"]]>\" outside CDATA"),
+            "{m}"
+        );
+        let m = err(many_fields(MAX_FIELDS + 1).as_bytes()).to_string();
+        assert_eq!(m, format!("XML has more than {MAX_FIELDS} fields"));
     }
 }

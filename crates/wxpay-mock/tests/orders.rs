@@ -166,6 +166,29 @@ async fn validation_order() {
         );
     }
 
+    // A signed order carrying what the strict reader refuses is an XML error, not 签名错误
+    // (nor, for empty fields, which signing skips, an accepted order): `]]>` in text (XML 1.0
+    // §2.4), a name the encoder refuses, more fields than the cap.
+    let signed = signed_body(&mock, &order, None, &key);
+    let body_field = "<body><![CDATA[Test]]></body>";
+    assert!(signed.contains(body_field), "{signed}");
+    let many: String = (0..wxpay_core::xml::MAX_FIELDS)
+        .map(|i| format!("<f{i}/>"))
+        .collect();
+    for bad in [
+        signed.replace(body_field, "<body>Te]]>st</body>"),
+        signed.replace(body_field, &format!("{body_field}<a=b>1</a=b>")),
+        signed.replace("</xml>", &format!("{many}</xml>")),
+    ] {
+        let resp = api.raw("pay/unifiedorder", bad.clone()).await;
+        assert_eq!(
+            fail_msg(decode(&resp.bytes().await.expect("body"))),
+            "XML格式错误",
+            "{}",
+            &bad[..bad.len().min(200)]
+        );
+    }
+
     // Missing fields are reported before the (also wrong) signature.
     let lacking = api
         .call_with("pay/unifiedorder", &[("body", "Test")], None, "wrong-key")
