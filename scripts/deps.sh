@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# `make deps`: everything the build, the tests and the demo need on Debian 12 or 13.
+# `make deps`: everything the build, the tests and the demo need on Debian 12, 13 or unstable.
 # As root it installs what is missing with apt-get; otherwise it prints the exact command
-# and fails. Rust: a cargo older than Cargo.toml's rust-version (Debian 13's own cargo is
-# 1.85) is replaced by Debian's rustc-web/cargo-web, which both releases carry in their
-# security suite for exactly this purpose (building software that tracks upstream Rust).
+# and fails. Rust: when cargo is missing or older than Cargo.toml's rust-version, Debian's own
+# toolchain if the release's is new enough (unstable), else rustc-web/cargo-web, which Debian
+# 12 and 13 carry in their security suites for software that tracks upstream Rust (13's own
+# cargo is 1.85, 12's 1.63).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -33,7 +34,13 @@ if [[ -z "$cargo_version" ]] || ! version_ge "$cargo_version" "$need_rust"; then
     echo "Rust: $rust_note. Update your toolchain:  rustup update stable" >&2
     exit 1
   fi
-  missing+=("${RUST_WEB[@]}")
+  rust_packages=("${RUST_WEB[@]}")
+  [[ $(id -u) == 0 ]] && apt-get update -qq
+  candidate=$(apt-cache policy rustc 2>/dev/null | sed -n 's/^ *Candidate: \([0-9.]*\).*/\1/p')
+  if [[ -n "$candidate" ]] && version_ge "$candidate" "$need_rust"; then
+    rust_packages=(rustc cargo rust-clippy rustfmt)
+  fi
+  missing+=("${rust_packages[@]}")
 elif ! cargo clippy --version >/dev/null 2>&1 || ! cargo fmt --version >/dev/null 2>&1; then
   if installed cargo-web; then
     missing+=(rust-web-clippy rustfmt-web)
@@ -60,9 +67,9 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 if [[ -n "$rust_note" ]]; then
   cargo_version=$(cargo --version 2>/dev/null | awk '{print $2}' || true)
   if [[ -z "$cargo_version" ]] || ! version_ge "$cargo_version" "$need_rust"; then
-    echo "cargo-web gave cargo ${cargo_version:-nothing}, still older than $need_rust: enable your" \
+    echo "Debian gave cargo ${cargo_version:-nothing}, still older than $need_rust: enable your" \
       "release's security suite (deb http://deb.debian.org/debian-security <codename>-security main)" >&2
     exit 1
   fi
-  echo "Rust: cargo $cargo_version from Debian's cargo-web"
+  echo "Rust: cargo $cargo_version (${rust_packages[*]})"
 fi
