@@ -146,8 +146,9 @@ test_release() {
     in_chroot "$dir" "cd /root/wxpay && $php_env make demo" >"$LOGS/$tag-demo.log" 2>&1 || rc_demo=$?
     local php_version phpunit_version rust_version
     php_version=$(in_chroot "$dir" "${v:+php$v}${v:-php} -r 'echo PHP_VERSION;'" 2>/dev/null || echo "?")
-    phpunit_version=$(in_chroot "$dir" "phpunit --version" 2>/dev/null | sed -n 's/^PHPUnit \([^ ]*\).*/\1/p')
-    rust_version=$(in_chroot "$dir" "rustc --version" 2>/dev/null | awk '{print $2}')
+    # Whatever failed before, the row still gets written (pipefail would end the script here).
+    phpunit_version=$(in_chroot "$dir" "phpunit --version" 2>/dev/null | sed -n 's/^PHPUnit \([^ ]*\).*/\1/p' || true)
+    rust_version=$(in_chroot "$dir" "rustc --version" 2>/dev/null | awk '{print $2}' || true)
     row="| $(debian_name "$release") | $php_version NTS | ${phpunit_version:-?} | ${rust_version:-?}"
     row+=" | $( ((rc_test == 0)) && echo pass || echo "FAIL ($rc_test)"): Rust $(cargo_passed "$LOGS/$tag-test.log"); PHPUnit $(phpunit_summary "$LOGS/$tag-test.log")"
     row+=" | $( ((rc_demo == 0)) && echo pass || echo "FAIL ($rc_demo)")"
