@@ -166,13 +166,85 @@ fn read_getter_inner(ex: &mut ExecuteData, retval: &mut Zval) {
         )
         .as_ref()
     };
+    let value = value.map(Zval::dereference);
     match value {
-        Some(v) if !v.is_null() => *retval = v.shallow_clone(),
-        _ => match kind {
-            Kind::Array => retval.set_hashtable(ZendHashTable::new()),
-            _ => retval.set_null(),
-        },
+        // Unset or null (a subclass that never called the parent constructor): the getter's
+        // default, which has the declared type.
+        None => set_default(retval, kind),
+        Some(v) if v.is_null() => set_default(retval, kind),
+        Some(v) if has_type(v, kind) => *retval = v.shallow_clone(),
+        // A subclass stored another type. Returning it would break the declared return
+        // type, and silently coercing would hide the subclass's bug: throw what PHP throws
+        // for a user method declared with that return type under strict_types.
+        Some(v) => {
+            let class = CLASSES
+                .iter()
+                .find(|c| std::ptr::eq(c.0.entry(), scope.cast_const().cast()))
+                .map_or("WxPay\\Exception", |c| c.1);
+            let (declared, _) = returns(kind);
+            let declared = match kind {
+                Kind::NullableInt => "?int",
+                _ => php_type_name(declared),
+            };
+            let message = format!(
+                "{class}::{}(): Return value must be of type {declared}, {} returned",
+                String::from_utf8_lossy(name),
+                value_type(v)
+            );
+            let _ = ext_php_rs::exception::throw(ce::type_error(), &message);
+        }
     }
+}
+
+fn set_default(retval: &mut Zval, kind: Kind) {
+    match kind {
+        Kind::Str => retval.set_string("", false).unwrap_or_default(),
+        Kind::Bool | Kind::False => retval.set_bool(false),
+        Kind::NullableInt => retval.set_null(),
+        Kind::Array => retval.set_hashtable(ZendHashTable::new()),
+    }
+}
+
+fn has_type(v: &Zval, kind: Kind) -> bool {
+    match kind {
+        Kind::Str => v.is_string(),
+        Kind::Bool | Kind::False => v.is_bool(),
+        Kind::NullableInt => v.is_long(),
+        Kind::Array => v.is_array(),
+    }
+}
+
+fn php_type_name(ty: DataType) -> &'static str {
+    match ty {
+        DataType::String => "string",
+        DataType::Bool => "bool",
+        DataType::Long => "int",
+        DataType::Array => "array",
+        _ => "mixed",
+    }
+}
+
+/// The type name PHP's own return-type errors use (`zend_zval_value_name`).
+fn value_type(v: &Zval) -> String {
+    if let Some(obj) = v.object() {
+        // An anonymous class's name continues after a NUL with its file: PHP stops there too.
+        let name = obj.get_class_name().unwrap_or_default();
+        return name.split('\0').next().unwrap_or_default().to_owned();
+    }
+    let name = if v.is_string() {
+        "string"
+    } else if v.is_long() {
+        "int"
+    } else if v.is_double() {
+        "float"
+    } else if v.is_bool() {
+        "bool"
+    } else if v.is_array() {
+        "array"
+    } else {
+        "resource"
+    };
+    name.to_owned()
 }
 
 fn register_one(class: Class, name: &str) -> ext_php_rs::error::Result<()> {

@@ -233,7 +233,7 @@ final class BadInputTest extends TestCase
                 'req_info' => base64_encode(substr(base64_decode(Xml::decode(Notifies::refund())['req_info']), 16)),
             ])),
             SignatureException::class,
-            'decrypted req_info is not valid XML',
+            'req_info decrypted to malformed XML',
         ];
         yield 'refund notify at the payment endpoint' => [
             self::notify(Notifies::refund()),

@@ -85,6 +85,35 @@ final class ClientTest extends TestCase
         }
     }
 
+    /** @return iterable<string, array{string, string}> URLs whose text before `@` once passed for the host */
+    public static function userinfoUrls(): iterable
+    {
+        foreach (['base_url', 'backup_url'] as $key) {
+            yield "$key localhost:x@" => [$key, 'http://localhost:x@evil.example'];
+            yield "$key 127.0.0.1:80@" => [$key, 'http://127.0.0.1:80@evil.example'];
+            yield "$key [::1]@" => [$key, 'http://[::1]@evil.example'];
+            yield "$key localhost:1@10.0.0.1" => [$key, 'http://localhost:1@10.0.0.1'];
+            // A real host and a password: refused too, the password would show in var_dump().
+            yield "$key password" => [$key, 'https://user:' . self::SECRET . '@127.0.0.1:9'];
+        }
+    }
+
+    /** @dataProvider userinfoUrls */
+    #[DataProvider('userinfoUrls')]
+    public function testUrlWithUserInfoIsRefusedWithoutEcho(string $key, string $url): void
+    {
+        try {
+            $this->client([$key => $url] + ['base_url' => 'https://127.0.0.1:9']);
+            $this->fail('must throw');
+        } catch (ConfigException $e) {
+            $this->assertStringStartsWith("config \"$key\" must not contain a user name or password", $e->getMessage());
+            $this->assertStringNotContainsString('@', $e->getMessage());
+            $userinfo = strstr(substr($url, strpos($url, '//') + 2), '@', true);
+            $this->assertStringNotContainsString($userinfo, $e->getMessage());
+            $this->assertStringNotContainsString(self::SECRET, (string) $e);
+        }
+    }
+
     public function testMisplacedSecretIsNotEchoed(): void
     {
         try {

@@ -171,6 +171,80 @@ final class ExceptionsTest extends TestCase
         $this->assertNull($http->getStatus());
     }
 
+    /**
+     * Every property-backed getter: its class, the protected property it reads, a value of
+     * the wrong type, that value's PHP type name, the declared return type and the default.
+     *
+     * @return iterable<string, array{class-string, string, string, mixed, string, string, mixed}>
+     */
+    public static function getters(): iterable
+    {
+        foreach (['getCall' => 'call', 'getReturnCode' => 'returnCode', 'getReturnMsg' => 'returnMsg',
+            'getResultCode' => 'resultCode', 'getErrCode' => 'errCode', 'getErrCodeDes' => 'errCodeDes'] as $getter => $property) {
+            yield "ApiException::$getter" => [ApiException::class, $getter, $property, 10003, 'int', 'string', ''];
+        }
+        yield 'ApiException::isRetryable' => [ApiException::class, 'isRetryable', 'retryable', 'yes', 'string', 'bool', false];
+        yield 'ApiException::getResponse' => [ApiException::class, 'getResponse', 'response', 'x', 'string', 'array', []];
+        yield 'HttpException::isTimeout' => [HttpException::class, 'isTimeout', 'timeout', 1, 'int', 'bool', false];
+        yield 'HttpException::getStatus' => [HttpException::class, 'getStatus', 'status', '502', 'string', '?int', null];
+        yield 'OutcomeUnknownException::getCall' => [OutcomeUnknownException::class, 'getCall', 'call', 1.5, 'float', 'string', ''];
+        yield 'OutcomeUnknownException::getOutTradeNo' => [
+            OutcomeUnknownException::class, 'getOutTradeNo', 'outTradeNo', ['A1'], 'array', 'string', '',
+        ];
+        yield 'OutcomeUnknownException::getResponses' => [
+            OutcomeUnknownException::class, 'getResponses', 'responses', new \stdClass(), 'stdClass', 'array', [],
+        ];
+    }
+
+    /**
+     * A subclass may store anything in the protected properties; the getters still keep
+     * their declared return types: null (or unset) gives the default, any other wrong type
+     * is the \TypeError PHP throws for a user method's wrong return value.
+     *
+     * @dataProvider getters
+     */
+    #[DataProvider('getters')]
+    public function testGettersHonourTheirDeclaredTypes(
+        string $class,
+        string $getter,
+        string $property,
+        mixed $wrong,
+        string $wrongType,
+        string $declared,
+        mixed $default,
+    ): void {
+        $e = self::subclassOf($class);
+        // Bound to the subclass: its own code writes the inherited protected property.
+        $set = \Closure::bind(function (mixed $value) use ($property): void {
+            $this->$property = $value;
+        }, $e, get_class($e));
+        $set($wrong);
+        try {
+            $e->$getter();
+            $this->fail("$getter() returned a $wrongType");
+        } catch (\TypeError $t) {
+            $this->assertSame("$class::$getter(): Return value must be of type $declared, $wrongType returned", $t->getMessage());
+        }
+        $set(null);
+        $this->assertSame($default, $e->$getter());
+        \Closure::bind(function () use ($property) {
+            unset($this->$property);
+        }, $e, get_class($e))();
+        $this->assertSame($default, $e->$getter());
+    }
+
+    private static function subclassOf(string $class): \Throwable
+    {
+        return match ($class) {
+            ApiException::class => new class ('x') extends ApiException {
+            },
+            HttpException::class => new class ('x') extends HttpException {
+            },
+            OutcomeUnknownException::class => new class ('x') extends OutcomeUnknownException {
+            },
+        };
+    }
+
     private int $signLine = 0;
 
     private function callSign(): void

@@ -151,6 +151,55 @@ final class NotifyTest extends TestCase
         $this->assertArrayNotHasKey('req_info', $fields);
     }
 
+    public function testRefundResultHoldsOnlyTheEnvelopeAndTheDecryptedFields(): void
+    {
+        // success_time outside req_info is unsigned: it must not pass for the decrypted one.
+        $body = Notifies::refund(
+            inner: ['success_time' => null],
+            outer: ['success_time' => '2000-01-01 00:00:00', 'refund_recv_accout' => 'forged', 'return_msg' => 'OK'],
+        );
+        $client = new Client(Notifies::config());
+        $fields = $client->parseRefundNotify($body);
+        $this->assertArrayNotHasKey('success_time', $fields);
+        $this->assertArrayNotHasKey('refund_recv_accout', $fields);
+        $this->assertSame(
+            ['return_msg', 'return_code', 'appid', 'mch_id', 'nonce_str'],
+            array_slice(array_keys($fields), 0, 5),
+            'the envelope first, in the order sent'
+        );
+        $this->assertSame('R1001', $fields['out_refund_no']);
+        $seen = null;
+        $client->handleRefundNotify($body, function (array $refund) use (&$seen) {
+            $seen = $refund;
+        });
+        $this->assertSame($fields, $seen, 'handleRefundNotify passes what parseRefundNotify returns');
+    }
+
+    /** @return iterable<string, array{string}> plaintexts a splice of captured ECB blocks could give */
+    public static function malformedPlaintexts(): iterable
+    {
+        yield 'no XML at all' => ['PLAINTEXT-OF-A-CAPTURED-BLOCK'];
+        yield 'text outside a field' => ['<root>PLAINTEXT-OF-A-CAPTURED-BLOCK</root>'];
+        yield 'mismatched end tag' => ['<root><PLAINTEXT>x</PLAINTEXT><a>1</b></root>'];
+        yield 'attribute' => ['<root><a PLAINTEXT="1"/></root>'];
+        yield 'unknown entity' => ['<root><a>&PLAINTEXT;</a></root>'];
+        yield 'nested' => ['<root><a><PLAINTEXT/></a></root>'];
+    }
+
+    /** @dataProvider malformedPlaintexts */
+    #[DataProvider('malformedPlaintexts')]
+    public function testDecryptedReqInfoIsNeverQuoted(string $plain): void
+    {
+        $body = Notifies::refund(outer: ['req_info' => Notifies::reqInfo($plain)]);
+        try {
+            (new Client(Notifies::config()))->parseRefundNotify($body);
+            $this->fail('must throw');
+        } catch (SignatureException $e) {
+            $this->assertStringStartsWith('refund notify: req_info decrypted to malformed XML (', $e->getMessage());
+            $this->assertStringNotContainsString('PLAINTEXT', $e->getMessage());
+        }
+    }
+
     public function testRefundNotifyRefusals(): void
     {
         $client = new Client(Notifies::config());

@@ -57,7 +57,13 @@ final class Notifies
         return Xml::encode(self::paymentFields($signType, $override));
     }
 
-    /** A refund notify with req_info encrypted as WeChat does (AES-256-ECB, key md5(API key)). */
+    /** `$plain` encrypted as WeChat encrypts req_info (docs/protocol.md §6), whatever it holds. */
+    public static function reqInfo(string $plain, string $key = self::KEY): string
+    {
+        return base64_encode((string) openssl_encrypt($plain, 'aes-256-ecb', md5($key), OPENSSL_RAW_DATA));
+    }
+
+    /** A refund notify with req_info encrypted as WeChat does; a null value drops that field. */
     public static function refund(string $key = self::KEY, array $inner = [], array $outer = []): string
     {
         $inner += [
@@ -71,8 +77,8 @@ final class Notifies
             'total_fee' => '88',
             'transaction_id' => '4200000001202611270000000001',
         ];
-        $plain = '<root>' . substr(Xml::encode($inner), 5, -6) . '</root>';
-        $reqInfo = base64_encode((string) openssl_encrypt($plain, 'aes-256-ecb', md5($key), OPENSSL_RAW_DATA));
+        $present = fn (array $fields) => array_filter($fields, fn ($v) => $v !== null);
+        $reqInfo = self::reqInfo('<root>' . substr(Xml::encode($present($inner)), 5, -6) . '</root>', $key);
         $outer += [
             'return_code' => 'SUCCESS',
             'appid' => self::APPID,
@@ -80,6 +86,6 @@ final class Notifies
             'nonce_str' => 'abc',
             'req_info' => $reqInfo,
         ];
-        return Xml::encode(array_filter($outer, fn ($v) => $v !== null));
+        return Xml::encode($present($outer));
     }
 }

@@ -173,29 +173,47 @@ fn seconds(key: &str, value: Value, max: f64) -> Result<Option<Duration>> {
     Ok(Some(Duration::from_secs_f64(secs)))
 }
 
-fn url(key: &str, value: Option<String>, default: &str) -> Result<String> {
-    let url = value.unwrap_or_else(|| default.to_owned());
-    let plain_ok = url
-        .strip_prefix("http://")
-        .is_some_and(|rest| is_loopback_authority(rest.split('/').next().unwrap_or_default()));
-    if !(url.starts_with("https://") || plain_ok) {
-        return Err(Error::Config(format!(
-            "config \"{key}\" must be an https:// URL (http:// only for a loopback simulator), \"{url}\" given"
-        )));
-    }
-    Ok(url.trim_end_matches('/').to_owned())
-}
+/// The rule every configured URL shares (`base_url`, `backup_url`, `proxy`): no
+/// `user:password@`. Requests go to the host after the `@`, so text before it must never be
+/// taken for the host, and a password there would show in `var_dump($client)` and in error
+/// messages.
+const USERINFO_RULE: &str = "must not contain a user name or password";
 
-/// `host[:port]` naming this machine: 127.0.0.0/8, `localhost` or `[::1]`.
-fn is_loopback_authority(authority: &str) -> bool {
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.split(':').next().unwrap_or_default(),
+/// Checks `base_url` / `backup_url` with a real URL parser (the one reqwest uses, so the
+/// host checked is the host called) and returns its normalised form without a trailing `/`.
+fn url(key: &str, value: Option<String>, default: &str) -> Result<String> {
+    let given = value.unwrap_or_else(|| default.to_owned());
+    // Text with an `@` may hold a password, even when the parser rejects it.
+    let shown = if given.contains('@') {
+        "the value is not repeated here: it may hold a password".to_owned()
+    } else {
+        format!("\"{given}\" given")
     };
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    let refuse = |rule: &str| Error::Config(format!("config \"{key}\" {rule}, {shown}"));
+    let https_rule = "must be an https:// URL (http:// only for a loopback simulator)";
+    let parsed = ::url::Url::parse(&given).map_err(|e| refuse(&format!("{https_rule}: {e}")))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(refuse(USERINFO_RULE));
+    }
+    let loopback = match parsed.host() {
+        Some(::url::Host::Domain(name)) => name == "localhost",
+        Some(::url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(::url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    let allowed = match parsed.scheme() {
+        "https" => parsed.host().is_some(),
+        "http" => loopback,
+        _ => false,
+    };
+    if !allowed {
+        return Err(refuse(https_rule));
+    }
+    // Call paths are appended to the base: a query or fragment would swallow them.
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(refuse("must not have a query or fragment"));
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
 }
 
 /// Proxy schemes: HTTP CONNECT over plain TCP or TLS, SOCKS5 with local or proxy-side DNS.
@@ -223,9 +241,9 @@ pub fn proxy_url(value: &str) -> Result<String> {
     }
     let authority = rest.strip_suffix('/').unwrap_or(rest);
     if authority.contains('@') {
-        return Err(refuse(
-            "must not contain a user name or password: proxy authentication is not supported",
-        ));
+        return Err(refuse(&format!(
+            "{USERINFO_RULE}: proxy authentication is not supported"
+        )));
     }
     if authority.contains(['/', '?', '#']) {
         return Err(refuse("must not have a path, query or fragment"));
@@ -503,6 +521,39 @@ mod tests {
             e.push(("base_url".into(), s(bad)));
             assert!(err(e).contains("must be an https:// URL"), "{bad}");
         }
+    }
+
+    #[test]
+    fn urls_with_userinfo_are_refused_without_echo() {
+        // Each of these once passed the loopback check: the text before `:` looked like
+        // the host, while the request goes to the host after `@`.
+        for given in [
+            "http://localhost:x@evil.example",
+            "http://127.0.0.1:80@evil.example",
+            "http://[::1]@evil.example",
+            "http://localhost:1@10.0.0.1",
+            "https://user:SECRET-PASS@127.0.0.1:9",
+            "https://SECRET-PASS@api.mch.weixin.qq.com",
+        ] {
+            for key in ["base_url", "backup_url"] {
+                let mut e = base();
+                e.push((key.into(), s(given)));
+                let m = err(e);
+                assert!(
+                    m.starts_with(&format!(
+                        "config \"{key}\" must not contain a user name or password"
+                    )),
+                    "{given}: {m}"
+                );
+                assert!(
+                    !m.contains('@') && !m.contains("SECRET") && !m.contains("evil"),
+                    "{m}"
+                );
+            }
+        }
+        let mut e = base();
+        e.push(("base_url".into(), s("https://x.example/?a=1")));
+        assert!(err(e).contains("\"base_url\" must not have a query or fragment"));
     }
 
     #[test]

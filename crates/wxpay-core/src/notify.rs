@@ -169,15 +169,29 @@ pub fn parse_payment<'a>(body: &'a [u8], config: &Config) -> Result<xml::Fields<
     Ok(notify.fields)
 }
 
+/// The outer fields of a refund notify besides `req_info` (docs/protocol.md §6). None is
+/// signed: `return_code` and the merchant fields are checked, the others are kept as sent.
+pub const REFUND_ENVELOPE: &[&str] = &[
+    "return_code",
+    "return_msg",
+    "appid",
+    "mch_id",
+    "sub_appid",
+    "sub_mch_id",
+    "nonce_str",
+];
+
 /// Parses a refund notify: the outer fields must be ours, `req_info` must decrypt with our
-/// key and parse; the result is the outer fields (without `req_info`) then the decrypted ones.
+/// key and parse. The result is the envelope fields of [`REFUND_ENVELOPE`] that were sent,
+/// then the decrypted ones. Any other outer field is dropped: nothing authenticates it, and
+/// next to the decrypted fields it would pass for one of them (an outer `success_time`).
 pub fn parse_refund(body: &[u8], config: &Config) -> Result<Fields> {
-    let mut fields = xml::into_owned(xml::decode(body)?);
-    check_return_code("refund notify", &fields)?;
-    check_merchant(&fields, config, "refund notify")?;
-    let Some(at) = fields.iter().position(|(k, _)| k == "req_info") else {
+    let outer = xml::decode(body)?;
+    check_return_code("refund notify", &outer)?;
+    check_merchant(&outer, config, "refund notify")?;
+    let Some(req_info) = get(&outer, "req_info") else {
         // The usual cause: a payment notify (signed, no req_info) at the refund endpoint.
-        let hint = if get(&fields, "sign").is_some() {
+        let hint = if get(&outer, "sign").is_some() {
             ": this is a payment notify (signed, no req_info): handle it with handleNotify() \
              or parseNotify()"
         } else {
@@ -187,18 +201,25 @@ pub fn parse_refund(body: &[u8], config: &Config) -> Result<Fields> {
             "refund notify has no req_info{hint}"
         )));
     };
-    let (_, req_info) = fields.remove(at);
-    let plain = crypto::decrypt_req_info(&req_info, config.key.expose())
+    let plain = crypto::decrypt_req_info(req_info, config.key.expose())
         .map_err(|e| Error::Signature(format!("refund notify: {e}")))?;
     // ECB has no integrity check: a plaintext that is not our XML means a forged or damaged
-    // req_info, the same verdict as bad padding (docs/protocol.md §6).
+    // req_info, the same verdict as bad padding (docs/protocol.md §6). Only the kind of
+    // error is named: a forger can splice any captured block in, and a message quoting the
+    // plaintext (which handlers may send back in Notify::fail()) would decrypt it for them.
     let inner = xml::decode(plain.as_bytes()).map_err(|e| {
         Error::Signature(format!(
-            "refund notify: decrypted req_info is not valid XML ({e})"
+            "refund notify: req_info decrypted to malformed XML ({}): forged or damaged",
+            e.kind()
         ))
     })?;
-    let inner = xml::into_owned(inner);
-    for (name, value) in inner {
+    let mut fields: Fields = outer
+        .iter()
+        .filter(|(k, _)| REFUND_ENVELOPE.contains(k))
+        .map(|(k, v)| ((*k).to_owned(), v.as_ref().to_owned()))
+        .collect();
+    for (name, value) in xml::into_owned(inner) {
+        // Only envelope names can collide, so naming the field reveals nothing decrypted.
         if get(&fields, &name).is_some() {
             return Err(Error::Signature(format!(
                 "refund notify: req_info field {name} repeats an outer field"
@@ -363,16 +384,25 @@ mod tests {
         xml::encode(&fields).unwrap()
     }
 
+    const REFUND_INNER: &str = "<root><out_refund_no>R1</out_refund_no>\
+        <out_trade_no>A1001</out_trade_no><refund_fee>88</refund_fee>\
+        <refund_status>SUCCESS</refund_status></root>";
+
     fn refund(key: &str) -> String {
-        let inner = "<root><out_refund_no>R1</out_refund_no><out_trade_no>A1001</out_trade_no>\
-                     <refund_fee>88</refund_fee><refund_status>SUCCESS</refund_status></root>";
-        xml::encode(&[
+        refund_with(&crypto::encrypt_req_info(REFUND_INNER, key), &[])
+    }
+
+    /// A refund notify carrying `req_info` as given, with `extra` outer fields.
+    fn refund_with(req_info: &str, extra: &[(&str, &str)]) -> String {
+        let mut outer = vec![
             ("return_code", "SUCCESS"),
             ("appid", "wx1"),
             ("mch_id", "1000"),
-            ("req_info", crypto::encrypt_req_info(inner, key).as_str()),
-        ])
-        .unwrap()
+            ("nonce_str", "n1"),
+            ("req_info", req_info),
+        ];
+        outer.extend_from_slice(extra);
+        xml::encode(&outer).unwrap()
     }
 
     fn failed(reply: &str, msg: &str) -> bool {
@@ -450,6 +480,56 @@ mod tests {
         assert!(handled.log_line("handleNotify").unwrap().ends_with(
             "delivers the notify again: the callback threw RuntimeException: db password xyz"
         ));
+    }
+
+    #[test]
+    fn refund_result_is_the_envelope_and_the_decrypted_fields_only() {
+        let body = refund_with(
+            &crypto::encrypt_req_info(REFUND_INNER, KEY),
+            &[
+                ("success_time", "2020-01-01 00:00:00"),
+                ("return_msg", "OK"),
+            ],
+        );
+        let fields = parse_refund(body.as_bytes(), &config()).unwrap();
+        let names: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "return_code",
+                "appid",
+                "mch_id",
+                "nonce_str",
+                "return_msg",
+                "out_refund_no",
+                "out_trade_no",
+                "refund_fee",
+                "refund_status"
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed_decrypted_req_info_is_never_quoted() {
+        // What a splice of captured ECB blocks decrypts to: text of the forger's choosing
+        // that is not our XML. The error must not hand it back.
+        for plain in [
+            "PLAINTEXT-OF-A-CAPTURED-BLOCK",
+            "<root>PLAINTEXT-OF-A-CAPTURED-BLOCK</root>",
+            "<root><PLAINTEXT-BLOCK>x</PLAINTEXT-BLOCK><a>1</b></root>",
+            "<root><a PLAINTEXT=\"1\"/></root>",
+            "<root>&PLAINTEXT;</root>",
+        ] {
+            let body = refund_with(&crypto::encrypt_req_info(plain, KEY), &[]);
+            let Err(Error::Signature(m)) = parse_refund(body.as_bytes(), &config()) else {
+                panic!("{plain} accepted");
+            };
+            assert!(
+                m.starts_with("refund notify: req_info decrypted to malformed XML ("),
+                "{m}"
+            );
+            assert!(!m.contains("PLAINTEXT"), "{m}");
+        }
     }
 
     #[test]

@@ -103,6 +103,33 @@ impl fmt::Display for XmlError {
     }
 }
 
+impl XmlError {
+    /// What kind of error this is, without any of the document's text: for documents whose
+    /// content must not be repeated (a decrypted `req_info`: ECB lets a forger splice in any
+    /// captured block, and the message would then reveal that block's plaintext).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Empty => "empty",
+            Self::TooLarge { .. } => "too large",
+            Self::NotUtf8 { .. } => "not UTF-8",
+            Self::Doctype => "DOCTYPE",
+            Self::ProcessingInstruction { .. } => "processing instruction",
+            Self::Attribute { .. } => "attribute",
+            Self::Nested { .. } => "nested element",
+            Self::DuplicateField { .. } => "duplicate field",
+            Self::TooManyFields { .. } => "too many fields",
+            Self::BadFieldName { .. } => "field name not allowed",
+            Self::CdataEndInText { .. } => "]]> in text",
+            Self::UnknownEntity { .. } => "unknown entity",
+            Self::InvalidChar { .. } => "control character",
+            Self::TextOutsideField { .. } => "text outside any field",
+            Self::NoRoot => "no root element",
+            Self::MultipleRoots { .. } => "second root element",
+            Self::Malformed { .. } => "syntax error",
+        }
+    }
+}
+
 impl std::error::Error for XmlError {}
 
 fn excerpt(text: &str) -> String {
