@@ -64,7 +64,14 @@ class HttpException extends Exception
     }
 }
 
-/** WeChat answered return_code=FAIL or result_code=FAIL; the message starts with the call's name. */
+/**
+ * WeChat answered return_code=FAIL or result_code=FAIL; the message starts with the call's name.
+ *
+ * The getters of this class, HttpException and OutcomeUnknownException keep their declared
+ * return types whatever a subclass stores: a null or unset property gives the default shown,
+ * another type throws \TypeError ("…::getResponse(): Return value must be of type array,
+ * string returned").
+ */
 class ApiException extends Exception
 {
     protected string $call = '';
@@ -293,6 +300,11 @@ final class Client
     }
 
     /**
+     * A refund notify with `req_info` decrypted. The array holds the envelope fields that were
+     * sent (return_code, return_msg, appid, mch_id, sub_appid, sub_mch_id, nonce_str: none
+     * signed; return_code and the merchant ones are checked), then the decrypted fields. Any
+     * other field outside req_info is dropped: nothing authenticates it.
+     *
      * @return array<string, string>
      * @throws XmlException|SignatureException|ApiException
      */
@@ -324,7 +336,7 @@ final class Client
 
     /**
      * The refund notify endpoint in one call: decrypts and checks the notify as
-     * parseRefundNotify() does, calls `$onRefund($refund)` with the merged fields (check
+     * parseRefundNotify() does, calls `$onRefund($refund)` with the array it returns (check
      * refund_status: SUCCESS, CHANGE or REFUNDCLOSE) and returns the XML to echo. Replies
      * and the error log as handleNotify().
      *

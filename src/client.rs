@@ -140,8 +140,8 @@ impl Client {
         ))
     }
 
-    /// Parses a refund notification: decrypts `req_info` with the key and merges its
-    /// fields after the outer ones.
+    /// Parses a refund notification: decrypts `req_info` with the key; the envelope fields
+    /// sent, then the decrypted ones (`notify::parse_refund`).
     pub fn parseRefundNotify(&self, body: BinarySlice<u8>) -> PhpResult<ZBox<ZendHashTable>> {
         let fields = notify::parse_refund(&body, self.config()).map_err(to_php)?;
         Ok(array(&fields))
