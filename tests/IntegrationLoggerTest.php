@@ -146,13 +146,25 @@ final class IntegrationLoggerTest extends TestCase
         }
     }
 
-    public function testRetriedAttemptIsAWarningAndTheRetryIsInfo(): void
+    /**
+     * A logged client with one NATIVE order whose next $count order queries answer SYSTEMERROR;
+     * the records so far are dropped.
+     *
+     * @return array{Client, string} the client and the order's out_trade_no
+     */
+    private function orderWithQueryFaults(int $count): array
     {
         $client = $this->loggedClient();
         $no = self::newNo('L');
         $this->nativeOrder($client, $no);
         $this->records = [];
-        $this->mock->faults(['system_error_rate' => 1, 'path' => 'pay/orderquery', 'count' => 1]);
+        $this->mock->faults(['system_error_rate' => 1, 'path' => 'pay/orderquery', 'count' => $count]);
+        return [$client, $no];
+    }
+
+    public function testRetriedAttemptIsAWarningAndTheRetryIsInfo(): void
+    {
+        [$client, $no] = $this->orderWithQueryFaults(1);
         $client->orderQuery(['out_trade_no' => $no]);
 
         $this->assertSame(['warning', 'debug', 'info', 'debug'], array_column($this->records, 0));
@@ -169,11 +181,7 @@ final class IntegrationLoggerTest extends TestCase
 
     public function testAFailedCallIsLoggedBeforeItThrows(): void
     {
-        $client = $this->loggedClient();
-        $no = self::newNo('L');
-        $this->nativeOrder($client, $no);
-        $this->records = [];
-        $this->mock->faults(['system_error_rate' => 1, 'path' => 'pay/orderquery', 'count' => 5]);
+        [$client, $no] = $this->orderWithQueryFaults(5);
         try {
             $client->orderQuery(['out_trade_no' => $no]);
             $this->fail('must throw');

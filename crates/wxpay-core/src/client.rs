@@ -500,13 +500,13 @@ impl Client {
                 &secrets,
             ))
         });
-        let note = |attempt: u32,
-                    base: &str,
-                    started: Instant,
-                    seen: Seen,
-                    outcome: Outcome,
-                    failover: bool,
-                    error: Option<String>| {
+        let record_attempt = |attempt: u32,
+                              base: &str,
+                              started: Instant,
+                              seen: Seen,
+                              outcome: Outcome,
+                              failover: bool,
+                              error: Option<String>| {
             let (Some(journal), Some(request)) = (&self.journal, &request) else {
                 return;
             };
@@ -544,6 +544,10 @@ impl Client {
             attempts += 1;
             let base = http::base_url(&self.config);
             let started = Instant::now();
+            // Every record of this attempt shares its number, URL and start.
+            let note = |seen, outcome, failover, error| {
+                record_attempt(attempts, &base, started, seen, outcome, failover, error)
+            };
             let failure = match http::post_via(
                 &client,
                 &base,
@@ -569,54 +573,22 @@ impl Client {
                         {
                             retries -= 1;
                             last = e.to_string();
-                            note(
-                                attempts,
-                                &base,
-                                started,
-                                seen,
-                                Outcome::Retry,
-                                false,
-                                Some(last.clone()),
-                            );
+                            note(seen, Outcome::Retry, false, Some(last.clone()));
                             tokio::time::sleep(RETRY_DELAY.min(deadline.remaining())).await;
                             continue;
                         }
                         Err(Error::Api(mut e)) => {
                             e.call = target.name().to_owned();
                             let error = Error::Api(e);
-                            note(
-                                attempts,
-                                &base,
-                                started,
-                                seen,
-                                Outcome::Failed,
-                                false,
-                                Some(error.to_string()),
-                            );
+                            note(seen, Outcome::Failed, false, Some(error.to_string()));
                             return Err(error);
                         }
                         Ok(value) => {
-                            note(
-                                attempts,
-                                &base,
-                                started,
-                                seen,
-                                Outcome::Success,
-                                false,
-                                None,
-                            );
+                            note(seen, Outcome::Success, false, None);
                             return Ok(value);
                         }
                         Err(e) => {
-                            note(
-                                attempts,
-                                &base,
-                                started,
-                                seen,
-                                Outcome::Failed,
-                                false,
-                                Some(e.to_string()),
-                            );
+                            note(seen, Outcome::Failed, false, Some(e.to_string()));
                             return Err(e);
                         }
                     }
@@ -631,15 +603,7 @@ impl Client {
             if failure.kind == FailureKind::Timeout && remaining <= self.config.timeout {
                 let detail = format!(": {}", failure.error.message);
                 let error = deadline.ended(target.name(), &detail);
-                note(
-                    attempts,
-                    &base,
-                    started,
-                    seen,
-                    Outcome::Failed,
-                    false,
-                    Some(error.to_string()),
-                );
+                note(seen, Outcome::Failed, false, Some(error.to_string()));
                 return Err(error);
             }
             last.clone_from(&failure.error.message);
@@ -654,37 +618,13 @@ impl Client {
             };
             if may_retry && failure.kind == FailureKind::Stale && stale_allowance > 0 {
                 stale_allowance -= 1;
-                note(
-                    attempts,
-                    &base,
-                    started,
-                    seen,
-                    Outcome::Retry,
-                    failover,
-                    Some(last.clone()),
-                );
+                note(seen, Outcome::Retry, failover, Some(last.clone()));
             } else if may_retry && retries > 0 {
                 retries -= 1;
-                note(
-                    attempts,
-                    &base,
-                    started,
-                    seen,
-                    Outcome::Retry,
-                    failover,
-                    Some(last.clone()),
-                );
+                note(seen, Outcome::Retry, failover, Some(last.clone()));
                 tokio::time::sleep(RETRY_DELAY.min(deadline.remaining())).await;
             } else {
-                note(
-                    attempts,
-                    &base,
-                    started,
-                    seen,
-                    Outcome::Failed,
-                    failover,
-                    Some(last.clone()),
-                );
+                note(seen, Outcome::Failed, failover, Some(last.clone()));
                 return Err(Error::Http(failure.error));
             }
         }
