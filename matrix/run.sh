@@ -116,10 +116,11 @@ cargo_passed() { awk '/^test result:/ {p += $4; f += $6} END {printf "%d passed,
 
 # test_release RELEASE [PHP minors…]: make test + make demo (+ make deb) in a fresh chroot.
 test_release() {
-  local release=$1 dir tag versions=() v php_env rc_test rc_demo row
+  local release=$1 dir tag versions=() v php_env rc_test rc_demo row commit
   fresh "$release" test
   dir=$FRESH
   git clone -q "$ROOT" "$dir/root/wxpay"
+  commit=$(git -C "$dir/root/wxpay" rev-parse --short HEAD)
   if [[ $release == sid ]]; then
     # The default PHP of sid first, then every newer minor in experimental.
     versions=("")
@@ -135,7 +136,7 @@ test_release() {
     if [[ -n $v ]]; then
       log "$tag: installing php$v from experimental"
       in_chroot "$dir" "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t experimental php$v-cli php$v-dev php$v-xml php$v-mbstring php$v-curl php$v-sqlite3 >/dev/null" \
-        >"$LOGS/$tag-php.log" 2>&1 || { ROWS+=("| $tag | php$v | | | install failed | | |"); continue; }
+        >"$LOGS/$tag-php.log" 2>&1 || { ROWS+=("| $tag | $commit | php$v | | | install failed | | |"); continue; }
       php_env="PHP=/usr/bin/php$v PHP_CONFIG=/usr/bin/php-config$v"
     fi
     log "$tag: make test (log: $LOGS/$tag-test.log)"
@@ -149,7 +150,7 @@ test_release() {
     # Whatever failed before, the row still gets written (pipefail would end the script here).
     phpunit_version=$(in_chroot "$dir" "phpunit --version" 2>/dev/null | sed -n 's/^PHPUnit \([^ ]*\).*/\1/p' || true)
     rust_version=$(in_chroot "$dir" "rustc --version" 2>/dev/null | awk '{print $2}' || true)
-    row="| $(debian_name "$release") | $php_version NTS | ${phpunit_version:-?} | ${rust_version:-?}"
+    row="| $(debian_name "$release") | $commit | $php_version NTS | ${phpunit_version:-?} | ${rust_version:-?}"
     row+=" | $( ((rc_test == 0)) && echo pass || echo "FAIL ($rc_test)"): Rust $(cargo_passed "$LOGS/$tag-test.log"); PHPUnit $(phpunit_summary "$LOGS/$tag-test.log")"
     row+=" | $( ((rc_demo == 0)) && echo pass || echo "FAIL ($rc_demo)")"
     if [[ $release != sid && $rc_test == 0 ]]; then
@@ -219,15 +220,15 @@ if [[ ${MATRIX_ZTS:-1} != 0 && -f $ROOT/matrix/zts.sh ]]; then
   log "ZTS (matrix/zts.sh, log: $LOGS/zts.log)"
   zts_rc=0
   bash "$ROOT/matrix/zts.sh" >"$LOGS/zts.log" 2>&1 || zts_rc=$?
-  ROWS+=("| $(debian_name "$HOST") (host) | ZTS build | | | $( ((zts_rc == 0)) && echo pass || echo "FAIL ($zts_rc)"): $(tail -n 1 "$LOGS/zts.log") | — | — |")
+  ROWS+=("| $(debian_name "$HOST") (host) | $(git -C "$ROOT" rev-parse --short HEAD) | ZTS build | | | $( ((zts_rc == 0)) && echo pass || echo "FAIL ($zts_rc)"): $(tail -n 1 "$LOGS/zts.log") | — | — |")
 fi
 
 table=$(
-  echo "| Debian | PHP | PHPUnit | Rust | \`make test\` | \`make demo\` | packages (\`make deb\`, installed without Rust) |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| Debian | commit | PHP | PHPUnit | Rust | \`make test\` | \`make demo\` | packages (\`make deb\`, installed without Rust) |"
+  echo "|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${ROWS[@]}"
 )
-stamp="Last \`make matrix\` run: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD), host Debian $HOST."
+stamp="Last \`make matrix\` run: finished $(date -u '+%Y-%m-%d %H:%M UTC'), host Debian $HOST; each row names the commit it cloned."
 echo
 echo "$stamp"
 echo "$table"
