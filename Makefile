@@ -17,6 +17,12 @@ ifneq ($(filter environment command line,$(origin PHP_CONFIG)),)
   override PHP_CONFIG := $(shell command -v $(PHP_CONFIG))
   export PHP_CONFIG
 endif
+# bindgen (in ext-php-rs's build script) takes its C headers from `clang` but loads the newest
+# libclang it finds; with two LLVMs installed (Debian unstable has 21 and 22) they disagree and
+# the PHP headers fail to parse. So it gets the libclang of that same clang, unless
+# LIBCLANG_PATH is set. Expanded when a recipe runs, after `deps` has installed clang.
+LIBCLANG_DIR = $(shell c=$$(command -v clang) && cd "$$(dirname "$$(readlink -f "$$c")")/../lib" 2>/dev/null && ls libclang*.so* >/dev/null 2>&1 && pwd)
+CARGO = $(if $(LIBCLANG_PATH),,$(if $(LIBCLANG_DIR),LIBCLANG_PATH=$(LIBCLANG_DIR) ))cargo
 DEBUG_EXT := $(CURDIR)/target/debug/libwxpay.so
 RELEASE_EXT := $(CURDIR)/target/release/libwxpay.so
 export WXPAY_MOCK_BIN_DEBUG := $(CURDIR)/target/debug/wxpay-mock
@@ -32,20 +38,20 @@ deps:
 	@bash scripts/deps.sh
 
 build: deps
-	cargo build --workspace
+	$(CARGO) build --workspace
 
 release: deps
-	cargo build --workspace --release
+	$(CARGO) build --workspace --release
 
 dev-ini:
 	@bash scripts/php-dev-ini.sh $(DEV_INI)
 
 test: build
-	cargo test --workspace
+	$(CARGO) test --workspace
 	$(MAKE) --no-print-directory lint test-php
 
 lint:
-	cargo clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	cargo fmt --all -- --check
 	@find php bench examples tests soak -name '*.php' -print0 | xargs -0 -n1 $(PHP) -l >/dev/null && echo "php -l: ok"
 

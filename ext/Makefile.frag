@@ -7,7 +7,7 @@ build-modules: $(WXPAY_MODULE)
 
 $(WXPAY_MODULE): FORCE
 	cd "$(WXPAY_ROOT)" && PHP="$(PHP_EXECUTABLE)" PHP_CONFIG="$(WXPAY_PHP_CONFIG)" CARGO_TARGET_DIR="$(WXPAY_TARGET_DIR)" \
-		"$(CARGO)" build --release --locked -p wxpay
+		$(if $(WXPAY_LIBCLANG_PATH),LIBCLANG_PATH="$(WXPAY_LIBCLANG_PATH)") "$(CARGO)" build --release --locked -p wxpay
 	mkdir -p "$(phplibdir)"
 	cp "$(WXPAY_TARGET_DIR)/release/libwxpay.so" "$@"
 

@@ -32,11 +32,19 @@ if test "$PHP_WXPAY" != "no"; then
     *) WXPAY_PHP_CONFIG=`command -v "$PHP_CONFIG"` ;;
   esac
 
+  dnl bindgen takes its headers from `clang` but loads the newest libclang it finds; with two
+  dnl LLVMs installed they disagree, so it gets the libclang of that same clang.
+  WXPAY_LIBCLANG_PATH=$LIBCLANG_PATH
+  if test -z "$WXPAY_LIBCLANG_PATH" && command -v clang >/dev/null 2>&1; then
+    WXPAY_LIBCLANG_PATH=`cd "$(dirname "$(readlink -f "$(command -v clang)")")/../lib" 2>/dev/null && ls libclang*.so* >/dev/null 2>&1 && pwd`
+  fi
+
   dnl Cargo's target directory stays inside this build directory (configure runs in it).
   WXPAY_TARGET_DIR=`pwd`/target
 
   dnl No C sources: the Makefile fragment builds the module and hands it to PHP's install rules.
   PHP_SUBST(WXPAY_TARGET_DIR)
+  PHP_SUBST(WXPAY_LIBCLANG_PATH)
   PHP_SUBST(CARGO)
   PHP_SUBST(WXPAY_ROOT)
   PHP_SUBST(WXPAY_PHP_CONFIG)
