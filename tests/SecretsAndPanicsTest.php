@@ -121,7 +121,10 @@ final class SecretsAndPanicsTest extends TestCase
         } catch (\InvalidArgumentException $e) {
             $args = $e->getTrace()[0]['args'];
             $this->assertInstanceOf(\SensitiveParameterValue::class, $args[$at]);
-            $this->assertNoSecret((string) $e . print_r($e->getTrace(), true) . var_export($args, true));
+            // The frames of the call, the closure and this test; PHPUnit's own frames below
+            // carry the whole suite as arguments (tens of MB through print_r).
+            $ours = array_slice($e->getTrace(), 0, 3);
+            $this->assertNoSecret((string) $e . print_r($ours, true) . var_export($args, true));
         }
     }
 

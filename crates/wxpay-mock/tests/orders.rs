@@ -444,9 +444,13 @@ async fn stats_count_pooled_connections_and_reset() {
         api.call("pay/orderquery", &[("out_trade_no", "x")]).await;
     }
     let stats = api.control(reqwest::Method::GET, "stats", "").await;
-    assert_eq!(stats["connections"], 1, "{stats}");
-    assert_eq!(stats["tls_connections"], 1);
-    assert_eq!(stats["requests"], 4);
+    assert_eq!(stats["requests"], 4, "{stats}");
+    // Four requests over one pooled connection. On a loaded machine hyper may start a second
+    // connection while the first is still on its way back to the pool, and that one can be
+    // counted before its TLS handshake is done: at most one such extra connection.
+    let (tcp, tls) = (&stats["connections"], &stats["tls_connections"]);
+    let (tcp, tls) = (tcp.as_u64().expect("count"), tls.as_u64().expect("count"));
+    assert!(tls >= 1 && tls <= tcp && tcp <= 2, "{stats}");
 
     api.unified_order("R1", NOTIFY).await;
     api.control(reqwest::Method::POST, "reset", "").await;
