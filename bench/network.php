@@ -56,7 +56,7 @@ function net_php_order_query(?CurlHandle $reuse, Mock $mock, string $outTradeNo)
     $body = curl_exec($ch);
     $status = curl_getinfo($ch, CURLINFO_RESPONSE_CODE);
     if ($reuse === null) {
-        curl_close($ch);
+        unset($ch); // curl_close() is a deprecated no-op since PHP 8.5
     }
     if (!is_string($body) || $status !== 200) {
         throw new RuntimeException("orderquery: HTTP $status");
@@ -125,7 +125,7 @@ try {
             $connections[$name] += $after['tls_connections'] - $before['tls_connections'];
         }
     }
-    curl_close($reused);
+    unset($reused); // curl_close() is a deprecated no-op since PHP 8.5
     $p4 = array_map(static function (array $s): float {
         sort($s);
         return $s[intdiv(count($s), 2)];

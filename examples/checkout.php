@@ -70,7 +70,7 @@ $postAll = static function (string $url, array $bodies): array {
         $body = (string) curl_multi_getcontent($ch);
         $replies[$i] = ['http' => $code] + ($body !== '' && $code === 200 ? Xml::decode($body) : []);
         curl_multi_remove_handle($multi, $ch);
-        curl_close($ch);
+        unset($ch); // curl_close() is a deprecated no-op since PHP 8.5
     }
     curl_multi_close($multi);
     return $replies;

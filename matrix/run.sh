@@ -146,7 +146,7 @@ test_release() {
     rc_demo=0
     in_chroot "$dir" "cd /root/wxpay && $php_env make demo" >"$LOGS/$tag-demo.log" 2>&1 || rc_demo=$?
     local php_version phpunit_version rust_version
-    php_version=$(in_chroot "$dir" "${v:+php$v}${v:-php} -r 'echo PHP_VERSION;'" 2>/dev/null || echo "?")
+    php_version=$(in_chroot "$dir" "php$v -r 'echo PHP_VERSION;'" 2>/dev/null || echo "?")
     # Whatever failed before, the row still gets written (pipefail would end the script here).
     phpunit_version=$(in_chroot "$dir" "phpunit --version" 2>/dev/null | sed -n 's/^PHPUnit \([^ ]*\).*/\1/p' || true)
     rust_version=$(in_chroot "$dir" "rustc --version" 2>/dev/null | awk '{print $2}' || true)

@@ -376,7 +376,7 @@ while (true) {
         }
         classify($job, $h, $info['result']);
         curl_multi_remove_handle($multi, $h);
-        curl_close($h);
+        unset($h); // curl_close() is a deprecated no-op since PHP 8.5
     }
     if ($now - $lastReport >= 10) {
         $lastReport = $now;

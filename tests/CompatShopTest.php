@@ -63,7 +63,7 @@ final class CompatShopTest extends TestCase
         curl_setopt_array($curl, [CURLOPT_RETURNTRANSFER => true, CURLOPT_TIMEOUT => 30]);
         $body = (string) curl_exec($curl);
         $status = (int) curl_getinfo($curl, CURLINFO_RESPONSE_CODE);
-        curl_close($curl);
+        unset($curl); // curl_close() is a deprecated no-op since PHP 8.5
         $this->assertSame(200, $status, "$path: $body\n" . self::$server->log());
         if (!$json) {
             return $body;

@@ -54,7 +54,7 @@ final class Mock
         $text = curl_exec($ch);
         $status = curl_getinfo($ch, CURLINFO_RESPONSE_CODE);
         $error = curl_error($ch);
-        curl_close($ch);
+        unset($ch); // curl_close() is a deprecated no-op since PHP 8.5
         if (!is_string($text)) {
             throw new \RuntimeException("mock $method $path: $error");
         }

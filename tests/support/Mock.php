@@ -141,10 +141,7 @@ final class Mock
         if ($this->process === null) {
             return;
         }
-        if ($this->curl !== null) {
-            curl_close($this->curl);
-            $this->curl = null;
-        }
+        $this->curl = null;
         $group = function_exists('posix_getpgid') ? @posix_getpgid($this->pid) : false;
         if ($group === $this->pid && function_exists('posix_kill')) {
             posix_kill(-$this->pid, 15);
