@@ -135,16 +135,14 @@ impl Client {
     /// this appid and mch_id, with a real payment's fields. Throws otherwise.
     pub fn parseNotify(&self, body: BinarySlice<u8>) -> PhpResult<ZBox<ZendHashTable>> {
         let fields = notify::parse_payment(&body, self.config()).map_err(to_php)?;
-        Ok(convert::fields_to_array(
-            fields.iter().map(|(k, v)| (*k, v.as_ref())),
-        ))
+        Ok(convert::decoded_to_array(&fields))
     }
 
     /// Parses a refund notification: decrypts `req_info` with the key; the envelope fields
     /// sent, then the decrypted ones (`notify::parse_refund`).
     pub fn parseRefundNotify(&self, body: BinarySlice<u8>) -> PhpResult<ZBox<ZendHashTable>> {
         let fields = notify::parse_refund(&body, self.config()).map_err(to_php)?;
-        Ok(array(&fields))
+        Ok(convert::decoded_to_array(&fields))
     }
 
     /// Verifies a payment notify (as `parseNotify`), calls `onPaid(array $notify, bool
@@ -155,9 +153,7 @@ impl Client {
     pub fn handleNotify(&self, body: BinarySlice<u8>, onPaid: ZendCallable) -> String {
         let handled = notify::handle_payment(&body, self.config(), |n| {
             let mut fields = Zval::new();
-            fields.set_hashtable(convert::fields_to_array(
-                n.fields.iter().map(|(k, v)| (*k, v.as_ref())),
-            ));
+            fields.set_hashtable(convert::decoded_to_array(&n.fields));
             handlers::call(&onPaid, vec![&fields, &n.paid])
         });
         handlers::reply(&handled, "handleNotify")
@@ -168,7 +164,7 @@ impl Client {
     pub fn handleRefundNotify(&self, body: BinarySlice<u8>, onRefund: ZendCallable) -> String {
         let handled = notify::handle_refund(&body, self.config(), |f| {
             let mut fields = Zval::new();
-            fields.set_hashtable(array(f));
+            fields.set_hashtable(convert::decoded_to_array(f));
             handlers::call(&onRefund, vec![&fields])
         });
         handlers::reply(&handled, "handleRefundNotify")
@@ -247,7 +243,7 @@ impl Client {
     ) -> PhpResult<ZBox<ZendHashTable>> {
         let fields = convert::owned_params(params)?;
         let answer = self.logged(self.core.request(path, fields, cert, retry))?;
-        Ok(array(&answer))
+        Ok(convert::decoded_to_array(&answer))
     }
 
     /// Queries many orders concurrently. Every distinct number gets an entry, in the order
@@ -273,7 +269,7 @@ impl Client {
             let value: Zval = match result {
                 Ok(fields) => {
                     let mut zv = Zval::new();
-                    zv.set_hashtable(array(&fields));
+                    zv.set_hashtable(convert::decoded_to_array(&fields));
                     zv
                 }
                 Err(e) => exception_object(&e).map_err(|e| {
@@ -345,7 +341,7 @@ impl Client {
     fn call(&self, api: Api, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
         let fields = convert::owned_params(params)?;
         let answer = self.logged(self.core.call(api, fields))?;
-        Ok(array(&answer))
+        Ok(convert::decoded_to_array(&answer))
     }
 
     fn download(&self, api: Api, params: &ZendHashTable) -> PhpResult<Binary<u8>> {

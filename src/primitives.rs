@@ -4,7 +4,6 @@
 #![allow(non_snake_case)]
 
 use crate::convert::{self, PhpStr};
-use crate::engine;
 use crate::exceptions::{PhpResult, invalid, to_php};
 use ext_php_rs::binary_slice::BinarySlice;
 use ext_php_rs::boxed::ZBox;
@@ -27,7 +26,7 @@ pub fn sign_type(name: &str) -> PhpResult<SignType> {
 /// must be `sign_type`.
 pub fn sign_params(params: &ZendHashTable, key: &str, sign_type: SignType) -> PhpResult<PhpStr> {
     convert::with_pairs(params, |pairs| {
-        sign::sign_declared_pairs_using(pairs, key.as_bytes(), sign_type, engine::MD5)
+        sign::sign_declared_pairs(pairs, key.as_bytes(), sign_type)
             .map(|signature| PhpStr::new(signature.as_bytes()))
     })?
     .map_err(to_php)
@@ -36,7 +35,7 @@ pub fn sign_params(params: &ZendHashTable, key: &str, sign_type: SignType) -> Ph
 /// Verifies a parameter array that includes `sign`; `false` for any mismatch.
 pub fn verify_params(params: &ZendHashTable, key: &str, sign_type: SignType) -> PhpResult<bool> {
     convert::with_pairs(params, |pairs| {
-        sign::verify_pairs_using(pairs, key.as_bytes(), sign_type, engine::MD5).is_ok()
+        sign::verify_pairs(pairs, key.as_bytes(), sign_type).is_ok()
     })
 }
 
@@ -99,9 +98,7 @@ impl Xml {
     /// Decodes a flat document; refuses DOCTYPE, entities, nesting, duplicates, non-UTF-8.
     pub fn decode(xml: BinarySlice<u8>) -> PhpResult<ZBox<ZendHashTable>> {
         let fields = xml::decode(&xml).map_err(|e| to_php(Error::Xml(e)))?;
-        Ok(convert::fields_to_array(
-            fields.iter().map(|(k, v)| (*k, v.as_ref())),
-        ))
+        Ok(convert::decoded_to_array(&fields))
     }
 }
 
