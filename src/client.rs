@@ -7,7 +7,7 @@ use crate::convert;
 use crate::exceptions::{PhpResult, exception_object, to_php};
 use crate::handlers;
 use crate::logger::Logger;
-use crate::primitives::{sign_params, verify_params};
+use crate::primitives::{encode_signed_params, sign_params, verify_params};
 use ext_php_rs::binary::Binary;
 use ext_php_rs::binary_slice::BinarySlice;
 use ext_php_rs::boxed::ZBox;
@@ -91,6 +91,12 @@ impl Client {
     /// Signs `params` with this merchant's key and sign type.
     pub fn sign(&self, params: &ZendHashTable) -> PhpResult<convert::PhpStr> {
         sign_params(params, self.config().key.expose(), self.config().sign_type)
+    }
+
+    /// Signs and encodes a request body with this merchant's key and sign type, as
+    /// `Xml::encodeSigned` does.
+    pub fn buildRequest(&self, params: &ZendHashTable) -> PhpResult<convert::PhpStr> {
+        encode_signed_params(params, self.config().key.expose(), self.config().sign_type)
     }
 
     /// Verifies `params['sign']` with this merchant's key and pinned sign type.

@@ -39,20 +39,42 @@ pub fn verify_params(params: &ZendHashTable, key: &str, sign_type: SignType) -> 
     })
 }
 
-/// Encodes a parameter array as `<xml>` with CDATA values, in one pass over the array.
-pub fn encode_params(params: &ZendHashTable) -> PhpResult<PhpStr> {
+/// Signs a parameter array and encodes it as a request body in one pass
+/// (`sign::encode_signed`): the fields in signing order, then `sign`.
+pub fn encode_signed_params(
+    params: &ZendHashTable,
+    key: &str,
+    sign_type: SignType,
+) -> PhpResult<PhpStr> {
+    with_output(|out| {
+        convert::with_pairs(params, |pairs| {
+            sign::encode_signed(pairs, key.as_bytes(), sign_type, out).map_err(to_php)
+        })?
+    })
+}
+
+/// Runs `write` on a cleared buffer reused across calls, so that encoding allocates only
+/// the PHP string it returns.
+fn with_output(write: impl FnOnce(&mut Vec<u8>) -> PhpResult<()>) -> PhpResult<PhpStr> {
     thread_local! {
-        // Reused so that encoding allocates only the PHP string it returns.
         static OUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     }
     OUT.with_borrow_mut(|out| {
         out.clear();
+        write(out)?;
+        Ok(PhpStr::new(out))
+    })
+}
+
+/// Encodes a parameter array as `<xml>` with CDATA values, in one pass over the array.
+pub fn encode_params(params: &ZendHashTable) -> PhpResult<PhpStr> {
+    with_output(|out| {
         out.extend_from_slice(b"<xml>");
         convert::for_each_param(params, |name, value| {
             xml::append_field(out, name, value).map_err(|e| invalid(e.to_string()))
         })?;
         out.extend_from_slice(b"</xml>");
-        Ok(PhpStr::new(out))
+        Ok(())
     })
 }
 
@@ -93,6 +115,20 @@ impl Xml {
     /// `<xml><name><![CDATA[value]]></name>…</xml>`, in the array's order.
     pub fn encode(fields: &ZendHashTable) -> PhpResult<PhpStr> {
         encode_params(fields)
+    }
+
+    /// Signs and encodes a request body in one pass: `<xml>`, the fields in the order they
+    /// are signed in (byte order of names), then `sign`. The same body as `Signer::sign` +
+    /// `Xml::encode` of the sorted fields. A `sign` among the parameters is refused, as is
+    /// a `sign_type` naming another type, or none with HMAC-SHA256.
+    #[php(defaults(signType = "\"MD5\""))]
+    pub fn encodeSigned(
+        params: &ZendHashTable,
+        key: BinarySlice<u8>,
+        signType: &str,
+    ) -> PhpResult<PhpStr> {
+        let key = sign::api_key(&key).map_err(to_php)?;
+        encode_signed_params(params, key, sign_type(signType)?)
     }
 
     /// Decodes a flat document; refuses DOCTYPE, entities, nesting, duplicates, non-UTF-8.

@@ -344,13 +344,61 @@ pub fn sign_declared_pairs(
     key: &[u8],
     sign_type: SignType,
 ) -> Result<Signature, Error> {
+    check_declared(pairs, sign_type)?;
+    Ok(sign_pairs(pairs, key, sign_type))
+}
+
+/// [`check_declared_type`] for parameters about to be signed.
+fn check_declared(pairs: &[Pair<'_>], sign_type: SignType) -> Result<(), Error> {
     check_declared_type(pairs, sign_type).map_err(|e| match e {
         VerifyError::SignTypeMismatch { declared, .. } => Error::InvalidArgument(format!(
             "sign_type \"{declared}\" in the parameters differs from {sign_type}, the type they are signed with"
         )),
         other => Error::InvalidArgument(other.to_string()),
-    })?;
-    Ok(sign_pairs(pairs, key, sign_type))
+    })
+}
+
+/// The refusal of a `sign` among parameters to be signed: it is computed and appended.
+pub const SIGN_GIVEN: &str = "sign is computed when the request is signed and must not be given";
+
+/// Signs `pairs` and writes them as a request body in one pass over the sorted fields:
+/// `<xml>`, every field in the order it is signed in (byte order of names; empty values
+/// are written but not signed, as `Signer::sign` + `Xml::encode` do), then `sign`. Names
+/// must have passed [`crate::xml::is_field_name`]; values are checked as
+/// [`crate::xml::append_field`] checks them. `sign` among the pairs is refused (it would go
+/// out twice), as is a `sign_type` naming another type, or none with HMAC-SHA256 (WeChat
+/// reads a request without it as MD5).
+pub fn encode_signed(
+    pairs: &mut [Pair<'_>],
+    key: &[u8],
+    sign_type: SignType,
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
+    if pairs.iter().any(|(name, _)| *name == b"sign") {
+        return Err(Error::InvalidArgument(SIGN_GIVEN.into()));
+    }
+    check_declared(pairs, sign_type)?;
+    let declared = pairs
+        .iter()
+        .any(|(name, value)| *name == b"sign_type" && !value.is_empty());
+    if sign_type == SignType::HmacSha256 && !declared {
+        return Err(Error::InvalidArgument(
+            "sign_type is not among the parameters: WeChat reads a request without it as MD5; \
+             add sign_type HMAC-SHA256"
+                .into(),
+        ));
+    }
+    sort_pairs(pairs);
+    out.extend_from_slice(b"<xml>");
+    for (name, value) in pairs.iter() {
+        crate::xml::append_field(out, name, value)
+            .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    }
+    let signature = sign_sorted(pairs, key, sign_type);
+    crate::xml::append_field(out, b"sign", signature.as_bytes())
+        .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    out.extend_from_slice(b"</xml>");
+    Ok(())
 }
 
 fn digest(message: &[u8], key: &[u8], sign_type: SignType) -> Signature {
@@ -533,6 +581,74 @@ mod tests {
             sort_pairs(&mut pairs);
             assert_eq!(pairs, expected, "{n} pairs");
         }
+    }
+
+    /// `encode_signed`'s plain equivalent: sign, then encode the sorted fields and `sign`.
+    fn sign_then_encode(fields: &[(&str, &str)], key: &str, t: SignType) -> String {
+        let mut sorted = fields.to_vec();
+        sorted.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        let signature = sign(&sorted, key, t);
+        sorted.push(("sign", signature.as_str()));
+        crate::xml::encode(&sorted).unwrap_or_default()
+    }
+
+    fn encoded(fields: &[(&str, &str)], key: &str, t: SignType) -> Result<String, Error> {
+        let mut pairs: Vec<Pair<'_>> = fields
+            .iter()
+            .map(|(k, v)| (k.as_bytes(), v.as_bytes()))
+            .collect();
+        let mut out = Vec::new();
+        encode_signed(&mut pairs, key.as_bytes(), t, &mut out)?;
+        Ok(String::from_utf8(out).unwrap_or_default())
+    }
+
+    #[test]
+    fn encode_signed_is_sign_then_encode_in_signing_order() {
+        let fields = [
+            ("out_trade_no", "A1"),
+            ("body", "咖啡 ]]> & <tag>\r\n"),
+            ("attach", ""),
+            ("appid", "wx1"),
+            ("sign_type", "HMAC-SHA256"),
+        ];
+        let body = encoded(&fields, "K", SignType::HmacSha256).unwrap_or_default();
+        assert_eq!(body, sign_then_encode(&fields, "K", SignType::HmacSha256));
+        assert!(body.starts_with("<xml><appid><![CDATA[wx1]]></appid><attach><![CDATA[]]></attach>"));
+        // What it wrote decodes to the fields it was given, and verifies.
+        let decoded = crate::xml::into_owned(crate::xml::decode(body.as_bytes()).unwrap_or_default());
+        assert_eq!(decoded.len(), fields.len() + 1);
+        assert_eq!(verify(&decoded, "K", SignType::HmacSha256), Ok(()));
+        let md5_fields = [("b", "2"), ("a", "1")];
+        assert_eq!(
+            encoded(&md5_fields, "K", SignType::Md5),
+            Ok(sign_then_encode(&md5_fields, "K", SignType::Md5))
+        );
+    }
+
+    #[test]
+    fn encode_signed_refusals() {
+        let refused = |fields: &[(&str, &str)], t| match encoded(fields, "K", t) {
+            Err(Error::InvalidArgument(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(refused(&[("a", "1"), ("sign", "X")], SignType::Md5), SIGN_GIVEN);
+        assert_eq!(
+            refused(&[("a", "1")], SignType::HmacSha256),
+            "sign_type is not among the parameters: WeChat reads a request without it as MD5; \
+             add sign_type HMAC-SHA256"
+        );
+        assert_eq!(
+            refused(&[("sign_type", "")], SignType::HmacSha256),
+            refused(&[("a", "1")], SignType::HmacSha256)
+        );
+        assert_eq!(
+            refused(&[("sign_type", "MD5")], SignType::HmacSha256),
+            "sign_type \"MD5\" in the parameters differs from HMAC-SHA256, the type they are signed with"
+        );
+        assert_eq!(
+            refused(&[("a", "x\u{1}y")], SignType::Md5),
+            "field \"a\" contains the control character U+0001, which XML cannot carry"
+        );
     }
 
     #[test]
