@@ -613,9 +613,12 @@ mod tests {
         ];
         let body = encoded(&fields, "K", SignType::HmacSha256).unwrap_or_default();
         assert_eq!(body, sign_then_encode(&fields, "K", SignType::HmacSha256));
-        assert!(body.starts_with("<xml><appid><![CDATA[wx1]]></appid><attach><![CDATA[]]></attach>"));
+        assert!(
+            body.starts_with("<xml><appid><![CDATA[wx1]]></appid><attach><![CDATA[]]></attach>")
+        );
         // What it wrote decodes to the fields it was given, and verifies.
-        let decoded = crate::xml::into_owned(crate::xml::decode(body.as_bytes()).unwrap_or_default());
+        let decoded =
+            crate::xml::into_owned(crate::xml::decode(body.as_bytes()).unwrap_or_default());
         assert_eq!(decoded.len(), fields.len() + 1);
         assert_eq!(verify(&decoded, "K", SignType::HmacSha256), Ok(()));
         let md5_fields = [("b", "2"), ("a", "1")];
@@ -631,7 +634,10 @@ mod tests {
             Err(Error::InvalidArgument(m)) => m,
             other => panic!("{other:?}"),
         };
-        assert_eq!(refused(&[("a", "1"), ("sign", "X")], SignType::Md5), SIGN_GIVEN);
+        assert_eq!(
+            refused(&[("a", "1"), ("sign", "X")], SignType::Md5),
+            SIGN_GIVEN
+        );
         assert_eq!(
             refused(&[("a", "1")], SignType::HmacSha256),
             "sign_type is not among the parameters: WeChat reads a request without it as MD5; \
