@@ -266,12 +266,12 @@ final class Client
 
     /**
      * @param string $prepayId unifiedOrder()'s prepay_id as it came: `$result['prepay_id']`,
-     *   not the whole answer and not "prepay_id=…" (declared mixed so that those slips get
-     *   an InvalidArgumentException saying so, not a bare TypeError)
+     *   not "prepay_id=…" (InvalidArgumentException) and not the whole answer (a TypeError
+     *   whose message says so)
      * @return array{appId: string, timeStamp: string, nonceStr: string, package: string, signType: string, paySign: string}
      * @throws InvalidArgumentException
      */
-    public function jsapiParams(mixed $prepayId): array
+    public function jsapiParams(string $prepayId): array
     {
     }
 
@@ -280,7 +280,7 @@ final class Client
      * @return array{appid: string, partnerid: string, prepayid: string, package: string, noncestr: string, timestamp: string, sign: string}
      * @throws InvalidArgumentException
      */
-    public function appParams(mixed $prepayId): array
+    public function appParams(string $prepayId): array
     {
     }
 

@@ -99,8 +99,8 @@ impl Client {
     }
 
     /// `WeixinJSBridge.invoke('getBrandWCPayRequest', …)` / `wx.requestPayment` parameters.
-    pub fn jsapiParams(&self, prepayId: &Zval) -> PhpResult<ZBox<ZendHashTable>> {
-        let prepay = convert::prepay_id(prepayId)?;
+    pub fn jsapiParams(&self, prepayId: BinarySlice<u8>) -> PhpResult<ZBox<ZendHashTable>> {
+        let prepay = convert::prepay_id(&prepayId)?;
         Ok(array(&invoke::jsapi(
             self.config(),
             prepay,
@@ -110,8 +110,8 @@ impl Client {
     }
 
     /// The APP SDK's `PayReq` parameters.
-    pub fn appParams(&self, prepayId: &Zval) -> PhpResult<ZBox<ZendHashTable>> {
-        let prepay = convert::prepay_id(prepayId)?;
+    pub fn appParams(&self, prepayId: BinarySlice<u8>) -> PhpResult<ZBox<ZendHashTable>> {
+        let prepay = convert::prepay_id(&prepayId)?;
         Ok(array(&invoke::app(
             self.config(),
             prepay,
@@ -121,8 +121,8 @@ impl Client {
     }
 
     /// Native mode 1 `weixin://wxpay/bizpayurl?…` for a product.
-    pub fn nativeUrl(&self, productId: &str) -> PhpResult<String> {
-        let product = check_nonempty("productId", productId)?;
+    pub fn nativeUrl(&self, productId: BinarySlice<u8>) -> PhpResult<String> {
+        let product = check_nonempty("productId", convert::text("productId", &productId)?)?;
         Ok(invoke::native_url(
             self.config(),
             product,
@@ -240,11 +240,12 @@ impl Client {
     #[php(defaults(cert = false, retry = false))]
     pub fn request(
         &self,
-        path: &str,
+        path: BinarySlice<u8>,
         params: &ZendHashTable,
         cert: bool,
         retry: bool,
     ) -> PhpResult<ZBox<ZendHashTable>> {
+        let path = convert::text("path", &path)?;
         let fields = convert::owned_params(params)?;
         let answer = self.logged(self.core.request(path, fields, cert, retry))?;
         Ok(array(&answer))
@@ -329,9 +330,10 @@ impl Client {
     pub fn assertNotifyMatches(
         &self,
         notify: &ZendHashTable,
-        outTradeNo: &str,
+        outTradeNo: BinarySlice<u8>,
         totalFee: i64,
     ) -> PhpResult<()> {
+        let outTradeNo = convert::text("outTradeNo", &outTradeNo)?;
         let fields = convert::owned_params(notify)?;
         notify::check_order(&fields, outTradeNo, totalFee).map_err(to_php)
     }
