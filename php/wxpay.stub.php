@@ -238,6 +238,9 @@ final class Client
      *   a callable(string $level, string $message, array $context), given one record per
      *   HTTP attempt (info/warning; bodies with signatures masked at debug) when the call
      *   returns; a logger that throws is caught and reported to error_log.
+     *   `notify_previous_sign_type` + `notify_previous_sign_type_until` (Unix time, at most
+     *   7 days ahead): while switching `sign_type`, payment notifies signed with the previous
+     *   type are accepted too, until then (default: only `sign_type`).
      * @throws ConfigException
      */
     public function __construct(#[\SensitiveParameter] array $config)

@@ -85,6 +85,12 @@ impl Client {
         if let Some(logger) = &self.logger {
             shown.push(("logger".to_owned(), logger.describe()));
         }
+        if let Some(previous) = c.notify_previous_sign_type {
+            shown.push((
+                "notify_previous_sign_type".to_owned(),
+                format!("{} until {}", previous.sign_type.as_str(), previous.until),
+            ));
+        }
         array(&shown)
     }
 

@@ -100,7 +100,25 @@ pub struct Config {
     /// Whether a logger is configured: the calls then keep an [`crate::log::Attempt`] per
     /// HTTP attempt for it ([`crate::Client::take_attempts`]).
     pub logger: bool,
+    /// Opt-in for a switch of `sign_type`: payment notifies signed with the previous type
+    /// are also accepted until a set time (docs/protocol.md §1.4, docs/migration.md §4).
+    pub notify_previous_sign_type: Option<PreviousSignType>,
 }
+
+/// The sign type a merchant used before `sign_type`, accepted for payment notifies until
+/// `until` (Unix seconds). WeChat signs a notify with the type of its order's unifiedorder,
+/// so orders placed before a switch are notified with the old type for a while.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PreviousSignType {
+    pub sign_type: SignType,
+    pub until: u64,
+}
+
+/// How far ahead `notify_previous_sign_type_until` may be set. What a switch needs is a
+/// `prepay_id`'s 2 hours (or the orders' `time_expire`) plus WeChat's notify retries of about
+/// 24 hours (§5); a week covers that with room, and a longer window would turn the opt-in
+/// into a permanent second accepted sign type.
+pub const MAX_PREVIOUS_SIGN_TYPE_SECONDS: u64 = 7 * 24 * 3600;
 
 /// The length of every v2 API key (merchant platform → API安全 → API密钥).
 const KEY_CHARS: usize = 32;
@@ -128,6 +146,8 @@ pub const KEYS: &[&str] = &[
     "sandbox",
     "proxy",
     "logger",
+    "notify_previous_sign_type",
+    "notify_previous_sign_type_until",
 ];
 
 fn bad(key: &str, rule: &str, value: &Value) -> Error {
@@ -303,6 +323,74 @@ fn is_host_name(host: &str) -> bool {
         })
 }
 
+fn sign_type(key: &str, value: Value) -> Result<Option<SignType>> {
+    string(key, value)?
+        .map(|name| {
+            SignType::parse(&name).ok_or_else(|| {
+                Error::Config(format!(
+                    "config \"{key}\" must be one of {}, \"{name}\" given",
+                    SignType::NAMES
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// Unix seconds now; 0 if the clock is before 1970 (then no window is open).
+pub fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `notify_previous_sign_type` with its `…_until`: both or neither, another type than
+/// `sign_type`, and a window that ends at most [`MAX_PREVIOUS_SIGN_TYPE_SECONDS`] from `now`.
+/// A window that has ended is accepted (and closed): a config left in place after the switch
+/// must not break the shop.
+fn previous_sign_type(
+    current: SignType,
+    previous: Value,
+    until: Value,
+    now: u64,
+) -> Result<Option<PreviousSignType>> {
+    const TYPE: &str = "notify_previous_sign_type";
+    const UNTIL: &str = "notify_previous_sign_type_until";
+    let previous = sign_type(TYPE, previous)?;
+    let until = match until {
+        Value::Null => None,
+        Value::Int(t) if t > 0 => Some(t as u64),
+        other => return Err(bad(UNTIL, "must be a Unix time (int seconds)", &other)),
+    };
+    let (sign_type, until) = match (previous, until) {
+        (None, None) => return Ok(None),
+        (Some(p), Some(u)) => (p, u),
+        (Some(_), None) => {
+            return Err(Error::Config(format!(
+                "config \"{TYPE}\" needs \"{UNTIL}\": the time the switch ends"
+            )));
+        }
+        (None, Some(_)) => {
+            return Err(Error::Config(format!(
+                "config \"{UNTIL}\" needs \"{TYPE}\""
+            )));
+        }
+    };
+    if sign_type == current {
+        return Err(Error::Config(format!(
+            "config \"{TYPE}\" must differ from \"sign_type\" ({})",
+            current.as_str()
+        )));
+    }
+    if until > now.saturating_add(MAX_PREVIOUS_SIGN_TYPE_SECONDS) {
+        return Err(Error::Config(format!(
+            "config \"{UNTIL}\" must be at most {} days from now: the previous sign type is \
+             accepted for a switch, not for good",
+            MAX_PREVIOUS_SIGN_TYPE_SECONDS / 86400
+        )));
+    }
+    Ok(Some(PreviousSignType { sign_type, until }))
+}
+
 impl Config {
     /// Validates configuration entries. Unknown keys are refused with the list of valid ones.
     pub fn from_entries(entries: impl IntoIterator<Item = (String, Value)>) -> Result<Self> {
@@ -352,15 +440,13 @@ impl Config {
                  platform, {key_chars} characters given"
             )));
         }
-        let sign_type = match string("sign_type", take("sign_type"))? {
-            None => SignType::Md5,
-            Some(name) => SignType::parse(&name).ok_or_else(|| {
-                Error::Config(format!(
-                    "config \"sign_type\" must be one of {}, \"{name}\" given",
-                    SignType::NAMES
-                ))
-            })?,
-        };
+        let sign_type = sign_type("sign_type", take("sign_type"))?.unwrap_or(SignType::Md5);
+        let notify_previous_sign_type = previous_sign_type(
+            sign_type,
+            take("notify_previous_sign_type"),
+            take("notify_previous_sign_type_until"),
+            now_seconds(),
+        )?;
         let base_given = string("base_url", take("base_url"))?;
         let backup_given = string("backup_url", take("backup_url"))?;
         // WeChat's backup host only backs up WeChat's primary: a client pointed elsewhere (a
@@ -441,6 +527,7 @@ impl Config {
             sandbox,
             proxy,
             logger,
+            notify_previous_sign_type,
         };
         if config.cert_path.is_some() != config.key_path.is_some() {
             return Err(Error::Config(
@@ -714,5 +801,64 @@ mod tests {
         e.push(("appid".into(), s("SECRET-KEY-VALUE")));
         e.push(("failover".into(), s("SECRET-KEY-VALUE")));
         assert!(!err(e).contains("SECRET"));
+    }
+
+    #[test]
+    fn previous_sign_type_is_an_explicit_bounded_opt_in() {
+        let now = 1_800_000_000;
+        let window = |p: Value, u: Value| previous_sign_type(SignType::HmacSha256, p, u, now);
+        assert_eq!(window(Value::Null, Value::Null).unwrap(), None);
+        let until = now + 86400;
+        assert_eq!(
+            window(s("MD5"), Value::Int(until as i64)).unwrap(),
+            Some(PreviousSignType {
+                sign_type: SignType::Md5,
+                until
+            })
+        );
+        // Ended windows are kept (closed), so an old config does not break the shop.
+        assert!(window(s("MD5"), Value::Int(1)).unwrap().is_some());
+        let refused = |p: Value, u: Value| match window(p, u) {
+            Err(Error::Config(m)) => m,
+            other => panic!("expected a refusal, got {other:?}"),
+        };
+        assert!(
+            refused(s("MD5"), Value::Null).contains("needs \"notify_previous_sign_type_until\"")
+        );
+        assert!(
+            refused(Value::Null, Value::Int(until as i64))
+                .contains("needs \"notify_previous_sign_type\"")
+        );
+        assert!(
+            refused(s("HMAC-SHA256"), Value::Int(until as i64))
+                .contains("must differ from \"sign_type\"")
+        );
+        assert!(refused(s("SHA1"), Value::Int(until as i64)).contains("must be one of"));
+        assert!(refused(s("MD5"), s("tomorrow")).contains("must be a Unix time"));
+        assert!(refused(s("MD5"), Value::Int(0)).contains("must be a Unix time"));
+        let too_far = (now + MAX_PREVIOUS_SIGN_TYPE_SECONDS + 1) as i64;
+        assert!(refused(s("MD5"), Value::Int(too_far)).contains("at most 7 days from now"));
+        let last = (now + MAX_PREVIOUS_SIGN_TYPE_SECONDS) as i64;
+        assert!(window(s("MD5"), Value::Int(last)).is_ok());
+        // Through the config too: the keys are known and default to no window.
+        assert_eq!(
+            Config::from_entries(base())
+                .unwrap()
+                .notify_previous_sign_type,
+            None
+        );
+        let mut e = base();
+        e.push(("sign_type".into(), s("HMAC-SHA256")));
+        e.push(("notify_previous_sign_type".into(), s("MD5")));
+        e.push((
+            "notify_previous_sign_type_until".into(),
+            Value::Int((now_seconds() + 3600) as i64),
+        ));
+        assert!(
+            Config::from_entries(e)
+                .unwrap()
+                .notify_previous_sign_type
+                .is_some()
+        );
     }
 }
