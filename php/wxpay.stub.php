@@ -475,7 +475,7 @@ final class Client
 
     /**
      * Any other v2 endpoint (path such as '/pay/somecall'). The answer must be a signed one
-     * for this merchant (as every v2 answer is). A path of a known call follows that call's
+     * for this merchant (as the payment calls' answers are). A path of a known call follows that call's
      * rules; any other path is sent once, and retried (transport failure, SYSTEMERROR) only
      * with `$retry = true`, for calls where re-sending identical fields is harmless.
      *

@@ -420,6 +420,20 @@ final class IntegrationMarketingTest extends TestCase
         $this->assertArrayNotHasKey('sign', $answer);
     }
 
+    public function testTheMarketingExampleRunsToTheEnd(): void
+    {
+        $so = Support\Extension::file();
+        $this->assertNotNull($so, 'the wxpay extension file');
+        [$code, $out, $err] = Support\Extension::runPhp(
+            ['-d', "extension=$so", '-d', 'display_errors=stderr', __DIR__ . '/../examples/marketing.php'],
+            '',
+            $this->mock->exampleEnv() + ['NO_COLOR' => '1'] + getenv()
+        );
+        $this->assertSame(0, $code, $out . $err);
+        $this->assertStringContainsString('marketing walk-through complete: every step passed', $out);
+        $this->assertStringNotContainsString(self::CARD, $out, 'the card number is never printed');
+    }
+
     public function testTheSandboxHasNoMarketingCalls(): void
     {
         $client = $this->mock->client(['sandbox' => true]);

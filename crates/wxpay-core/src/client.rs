@@ -215,7 +215,7 @@ impl Client {
     }
 
     /// Calls any other v2 endpoint (`path` like `/pay/somecall`): the common fields are
-    /// filled and the answer must be signed for this merchant, as every v2 answer is. A path
+    /// filled and the answer must be signed for this merchant, as payment answers are. A path
     /// this core knows is handled exactly as [`Client::call`] would (its certificate need
     /// and retry rule included). Any other path is sent once unless `retry` says re-sending
     /// it after an unknown outcome is harmless: this core cannot know (it may move money).

@@ -293,7 +293,7 @@ fn check_field(api: Api, field: &str, value: &str) -> Result<()> {
         "check_name" => one_of(field, value, &["NO_CHECK", "FORCE_CHECK"]),
         "bank_code" if value.len() == 4 && value.bytes().all(|b| b.is_ascii_digit()) => Ok(()),
         "bank_code" => Err(invalid(format!(
-            "bank_code must be WeChat's 4-digit bank number (1002 is ICBC), \"{value}\" given"
+            "bank_code must be WeChat's 4-digit bank number (such as 1001), \"{value}\" given"
         ))),
         "enc_bank_no" | "enc_true_name" => bank_plaintext(field, value),
         _ => Ok(()),
