@@ -437,6 +437,14 @@ final class IntegrationMarketingTest extends TestCase
     public function testTheSandboxHasNoMarketingCalls(): void
     {
         $client = $this->mock->client(['sandbox' => true]);
+        $before = $this->mock->stats()['requests'];
+        try {
+            $client->transfer(['partner_trade_no' => 'T1']);
+            $this->fail('must throw');
+        } catch (ConfigException $e) {
+            $this->assertStringStartsWith('transfers is not in WeChat\'s sandbox', $e->getMessage());
+        }
+        $this->assertSame($before + 1, $this->mock->stats()['requests'], 'not even the sandbox key was fetched');
         $this->expectException(ConfigException::class);
         $this->expectExceptionMessage('sendredpack is not in WeChat\'s sandbox');
         $client->sendRedpack($this->redpack(self::billNo('RP')));

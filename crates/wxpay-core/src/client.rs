@@ -206,6 +206,7 @@ impl Client {
                 api.spec().name
             )));
         }
+        crate::marketing::refuse_sandbox(api, &self.config)?;
         let deadline = Deadline::start(&self.config);
         http::block_on(async {
             let config = self.signing_config(deadline).await?;

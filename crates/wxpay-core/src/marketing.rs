@@ -338,6 +338,19 @@ fn check_together(api: Api, fields: &[(String, String)]) -> Result<()> {
     Ok(())
 }
 
+/// The sandbox has only payment calls: a marketing call there is refused before anything is
+/// sent (the sandbox key included).
+pub(crate) fn refuse_sandbox(api: Api, config: &Config) -> Result<()> {
+    if config.sandbox && api.spec().identity != Identity::Pay {
+        return Err(Error::Config(format!(
+            "{} is not in WeChat's sandbox (it has only payment calls): use a client without \
+             config \"sandbox\"",
+            api.spec().name
+        )));
+    }
+    Ok(())
+}
+
 /// Fills a marketing call's merchant fields, `nonce_str`, `sign_type` (where documented) and
 /// defaults, and checks every field: the closed field list, the required fields and each
 /// field's rule (§12). For pay_bank the bank fields are still in the clear: the client
@@ -352,13 +365,7 @@ pub(crate) fn fill_and_check(api: Api, config: &Config, params: Fields) -> Resul
     else {
         unreachable!("{api:?} is a payment call");
     };
-    if config.sandbox {
-        return Err(Error::Config(format!(
-            "{} is not in WeChat's sandbox (it has only payment calls): use a client without \
-             config \"sandbox\"",
-            spec.name
-        )));
-    }
+    refuse_sandbox(api, config)?;
     let documented: Vec<&str> = spec.required.iter().chain(optional(api)).copied().collect();
     let mut fields = params;
     for (name, value) in &fields {
