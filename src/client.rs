@@ -240,6 +240,45 @@ impl Client {
         self.call(Api::Report, params)
     }
 
+    /// `mmpaymkttransfers/sendredpack` (client certificate, MD5): a cash red packet to one
+    /// payer. Re-sent with the same `mch_billno` after an unknown outcome (WeChat re-enters).
+    pub fn sendRedpack(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::SendRedpack, params)
+    }
+
+    /// `mmpaymkttransfers/sendgroupredpack`: a group (fission) red packet for 3 or more payers.
+    pub fn sendGroupRedpack(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::SendGroupRedpack, params)
+    }
+
+    /// `mmpaymkttransfers/gethbinfo`: a red packet's state; who opened it comes as
+    /// `hbinfo_{n}_openid`, `hbinfo_{n}_amount`, `hbinfo_{n}_rcv_time`.
+    pub fn redpackInfo(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::RedpackInfo, params)
+    }
+
+    /// `mmpaymkttransfers/promotion/transfers`: a transfer to a payer's balance (零钱).
+    pub fn transfer(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::Transfer, params)
+    }
+
+    /// `mmpaymkttransfers/gettransferinfo`.
+    pub fn transferInfo(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::TransferInfo, params)
+    }
+
+    /// `mmpaysptrans/pay_bank`: a transfer to a bank card. `enc_bank_no` and `enc_true_name`
+    /// are given in the clear and sent RSA-OAEP encrypted with WeChat's key (fetched from
+    /// `risk/getpublickey` once per process).
+    pub fn payBank(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::PayBank, params)
+    }
+
+    /// `mmpaysptrans/query_bank`.
+    pub fn queryBank(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::QueryBank, params)
+    }
+
     /// Any other v2 endpoint, e.g. `/pay/somecall`: common fields filled, and the answer
     /// must be signed for this merchant. A known path follows its call's rules; any other
     /// is sent once, retried only when `retry` says re-sending it is harmless.

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 pub const PRIMARY_URL: &str = "https://api.mch.weixin.qq.com";
 pub const BACKUP_URL: &str = "https://api2.mch.weixin.qq.com";
+/// `risk/getpublickey` (bank-card transfers) has a host of its own (docs/protocol.md §12.5).
+pub const RISK_URL: &str = "https://fraud.mch.weixin.qq.com";
 
 /// A secret string: redacted in `Debug`, wiped on drop.
 #[derive(Clone, PartialEq, Eq)]
@@ -86,6 +88,9 @@ pub struct Config {
     pub ca_path: Option<String>,
     pub base_url: String,
     pub backup_url: String,
+    /// Where `risk/getpublickey` goes: the config's `risk_url`, else `base_url` when that is
+    /// set (a simulator or proxy serves it too), else WeChat's risk host.
+    pub risk_url: String,
     pub timeout: Duration,
     pub connect_timeout: Duration,
     /// Bounds one whole call: every attempt, retry pause and poll.
@@ -148,6 +153,7 @@ pub const KEYS: &[&str] = &[
     "logger",
     "notify_previous_sign_type",
     "notify_previous_sign_type_until",
+    "risk_url",
 ];
 
 fn bad(key: &str, rule: &str, value: &Value) -> Error {
@@ -455,6 +461,17 @@ impl Config {
         let own_primary = base_given.is_some() && backup_given.is_none();
         let base_url = url("base_url", base_given, PRIMARY_URL)?;
         let backup_url = url("backup_url", backup_given, BACKUP_URL)?;
+        // Like the backup: a client pointed elsewhere never reaches WeChat's risk host unasked.
+        let risk_default = if base_url == PRIMARY_URL {
+            RISK_URL
+        } else {
+            base_url.as_str()
+        };
+        let risk_url = url(
+            "risk_url",
+            string("risk_url", take("risk_url"))?,
+            risk_default,
+        )?;
         let retries = match take("retries") {
             Value::Null => 1,
             Value::Int(n) if (0..=MAX_RETRIES).contains(&n) => n as u32,
@@ -522,6 +539,7 @@ impl Config {
             sign_type,
             base_url,
             backup_url,
+            risk_url,
             retries,
             failover,
             sandbox,
@@ -580,10 +598,35 @@ mod tests {
         assert_eq!(c.mch_id, "1000");
         assert_eq!(c.sign_type, SignType::Md5);
         assert_eq!(c.base_url, PRIMARY_URL);
+        assert_eq!(c.risk_url, RISK_URL);
         assert_eq!(c.retries, 1);
         assert_eq!(c.deadline, DEFAULT_DEADLINE);
         assert!(c.failover);
         assert!(!format!("{c:?}").contains("SECRET-KEY-VALUE"));
+    }
+
+    #[test]
+    fn risk_url_follows_a_custom_base_url_and_never_reaches_wechat_unasked() {
+        let with = |extra: &[(&str, &str)]| {
+            let mut e = base();
+            e.extend(extra.iter().map(|(k, v)| (k.to_string(), s(v))));
+            Config::from_entries(e).unwrap().risk_url
+        };
+        assert_eq!(
+            with(&[("base_url", "http://127.0.0.1:9/")]),
+            "http://127.0.0.1:9"
+        );
+        assert_eq!(
+            with(&[
+                ("base_url", "http://127.0.0.1:9"),
+                ("risk_url", "http://127.0.0.1:8")
+            ]),
+            "http://127.0.0.1:8"
+        );
+        assert_eq!(with(&[("base_url", PRIMARY_URL)]), RISK_URL);
+        let mut e = base();
+        e.push(("risk_url".into(), s("http://fraud.example")));
+        assert!(err(e).starts_with("config \"risk_url\" must be an https:// URL"));
     }
 
     #[test]
