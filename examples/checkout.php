@@ -23,11 +23,9 @@ use WxPayExample\Console;
 use WxPayExample\Mock;
 use WxPayExample\Shop;
 
-set_error_handler(static function (int $severity, string $message, string $file, int $line): bool {
-    throw new ErrorException($message, 0, $severity, $file, $line);
-});
-
+Console::failOnDiagnostics();
 $out = new Console();
+$check = $out->check(...);
 
 /** Polls $probe until it returns a non-null value. */
 $waitFor = static function (callable $probe, string $what, float $seconds = 15.0): mixed {
@@ -76,11 +74,6 @@ $postAll = static function (string $url, array $bodies): array {
     return $replies;
 };
 
-$check = static function (bool $condition, string $failure): void {
-    if (!$condition) {
-        throw new RuntimeException($failure);
-    }
-};
 
 try {
     $shop = Shop::fromEnv();

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make demo: the checkout walk-through against wxpay-mock.
+# make demo: the checkout walk-through against wxpay-mock, then the marketing one (red
+# packets and transfers; WXPAY_DEMO_MARKETING=0 skips it).
 #   WXPAY_EXT=target/debug/libwxpay.so WXPAY_MOCK_BIN=target/debug/wxpay-mock bash examples/demo.sh
 # Starts the mock (HTTPS, notify retries 1000× faster) and the notify endpoint (php -S
 # examples/notify.php), runs examples/checkout.php, and stops both, also on failure.
@@ -23,6 +24,9 @@ wx_start_php_server "$port" "$WX_DIR/notify.php" "$WX_TMP/notify.log"
 
 status=0
 "${WX_PHP[@]}" "$WX_DIR/checkout.php" || status=$?
+if ((status == 0)) && [[ ${WXPAY_DEMO_MARKETING:-1} != 0 ]]; then
+  "${WX_PHP[@]}" "$WX_DIR/marketing.php" || status=$?
+fi
 if ((status != 0)); then
   echo >&2
   echo "--- notify endpoint log ---" >&2

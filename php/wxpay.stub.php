@@ -251,7 +251,12 @@ final class Client
      *   name or password); environment proxies are never used. `logger`: a PSR-3 logger or
      *   a callable(string $level, string $message, array $context), given one record per
      *   HTTP attempt (info/warning; bodies with signatures masked at debug) when the call
-     *   returns; a logger that throws is caught and reported to error_log.
+     *   returns; a logger that throws is caught and reported to error_log. `risk_url`: where
+     *   risk/getpublickey goes (payBank); defaults to `base_url` when that is set, else
+     *   WeChat's fraud.mch.weixin.qq.com.
+     *   `notify_previous_sign_type` + `notify_previous_sign_type_until` (Unix time, at most
+     *   7 days ahead): while switching `sign_type`, payment notifies signed with the previous
+     *   type are accepted too, until then (default: only `sign_type`).
      * @throws ConfigException
      */
     public function __construct(#[\SensitiveParameter] array $config)
@@ -291,12 +296,12 @@ final class Client
 
     /**
      * @param string $prepayId unifiedOrder()'s prepay_id as it came: `$result['prepay_id']`,
-     *   not the whole answer and not "prepay_id=…" (declared mixed so that those slips get
-     *   an InvalidArgumentException saying so, not a bare TypeError)
+     *   not "prepay_id=…" (InvalidArgumentException) and not the whole answer (a TypeError
+     *   whose message says so)
      * @return array{appId: string, timeStamp: string, nonceStr: string, package: string, signType: string, paySign: string}
      * @throws InvalidArgumentException
      */
-    public function jsapiParams(mixed $prepayId): array
+    public function jsapiParams(string $prepayId): array
     {
     }
 
@@ -305,7 +310,7 @@ final class Client
      * @return array{appid: string, partnerid: string, prepayid: string, package: string, noncestr: string, timestamp: string, sign: string}
      * @throws InvalidArgumentException
      */
-    public function appParams(mixed $prepayId): array
+    public function appParams(string $prepayId): array
     {
     }
 
@@ -440,8 +445,65 @@ final class Client
     }
 
     /**
+     * Cash red packet to one payer (mmpaymkttransfers/sendredpack). Needs cert_path/key_path;
+     * signed MD5 whatever the config's sign_type; wxappid, mch_id, client_ip and total_num=1
+     * are filled. Only the documented fields are accepted (WeChat signs no other). Re-sent
+     * with the same mch_billno after an unknown outcome: WeChat re-enters by bill number.
+     *
+     * @param array<string, string|int|null> $params
+     * @return array<string, string> the answer (unsigned by WeChat's design; its merchant
+     *     fields are checked)
+     */
+    public function sendRedpack(array $params): array
+    {
+    }
+
+    /** Group (fission) red packet, total_num >= 3; amt_type=ALL_RAND is filled. @see sendRedpack() */
+    public function sendGroupRedpack(array $params): array
+    {
+    }
+
+    /**
+     * A red packet's state (mmpaymkttransfers/gethbinfo; bill_type=MCHT is filled). The payers
+     * who opened it come flattened: hbinfo_0_openid, hbinfo_0_amount, hbinfo_0_rcv_time, …
+     * @see sendRedpack()
+     */
+    public function redpackInfo(array $params): array
+    {
+    }
+
+    /**
+     * Transfer to a payer's balance (mmpaymkttransfers/promotion/transfers): mch_appid, mchid
+     * and spbill_create_ip are filled; check_name NO_CHECK or FORCE_CHECK (with re_user_name).
+     * @see sendRedpack()
+     */
+    public function transfer(array $params): array
+    {
+    }
+
+    /** Query a transfer to balance (mmpaymkttransfers/gettransferinfo). @see sendRedpack() */
+    public function transferInfo(array $params): array
+    {
+    }
+
+    /**
+     * Transfer to a bank card (mmpaysptrans/pay_bank). Give the card number and the holder's
+     * name in the clear as enc_bank_no and enc_true_name: they are sent RSA-OAEP (SHA-1)
+     * encrypted with WeChat's key from risk/getpublickey (config risk_url; fetched once per
+     * process). The answer's sign, when present, must verify. @see sendRedpack()
+     */
+    public function payBank(array $params): array
+    {
+    }
+
+    /** Query a bank-card transfer (mmpaysptrans/query_bank). @see sendRedpack() */
+    public function queryBank(array $params): array
+    {
+    }
+
+    /**
      * Any other v2 endpoint (path such as '/pay/somecall'). The answer must be a signed one
-     * for this merchant (as every v2 answer is). A path of a known call follows that call's
+     * for this merchant (as the payment calls' answers are). A path of a known call follows that call's
      * rules; any other path is sent once, and retried (transport failure, SYSTEMERROR) only
      * with `$retry = true`, for calls where re-sending identical fields is harmless.
      *

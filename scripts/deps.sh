@@ -14,7 +14,7 @@ if [[ -n "${PHP_CONFIG:-}" ]] && command -v "$PHP_CONFIG" >/dev/null; then
   php=php$("$PHP_CONFIG" --version | cut -d. -f1,2)
 fi
 PACKAGES=("$php-cli" "$php-dev" "$php-xml" "$php-mbstring" "$php-curl" "$php-sqlite3" phpunit
-  build-essential clang libclang-dev ca-certificates curl)
+  build-essential clang libclang-dev ca-certificates curl openssl)
 RUST_WEB=(rustc-web cargo-web rust-web-clippy rustfmt-web)
 need_rust=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml")
 

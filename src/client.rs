@@ -85,6 +85,12 @@ impl Client {
         if let Some(logger) = &self.logger {
             shown.push(("logger".to_owned(), logger.describe()));
         }
+        if let Some(previous) = c.notify_previous_sign_type {
+            shown.push((
+                "notify_previous_sign_type".to_owned(),
+                format!("{} until {}", previous.sign_type.as_str(), previous.until),
+            ));
+        }
         array(&shown)
     }
 
@@ -105,8 +111,8 @@ impl Client {
     }
 
     /// `WeixinJSBridge.invoke('getBrandWCPayRequest', …)` / `wx.requestPayment` parameters.
-    pub fn jsapiParams(&self, prepayId: &Zval) -> PhpResult<ZBox<ZendHashTable>> {
-        let prepay = convert::prepay_id(prepayId)?;
+    pub fn jsapiParams(&self, prepayId: BinarySlice<u8>) -> PhpResult<ZBox<ZendHashTable>> {
+        let prepay = convert::prepay_id(&prepayId)?;
         Ok(array(&invoke::jsapi(
             self.config(),
             prepay,
@@ -116,8 +122,8 @@ impl Client {
     }
 
     /// The APP SDK's `PayReq` parameters.
-    pub fn appParams(&self, prepayId: &Zval) -> PhpResult<ZBox<ZendHashTable>> {
-        let prepay = convert::prepay_id(prepayId)?;
+    pub fn appParams(&self, prepayId: BinarySlice<u8>) -> PhpResult<ZBox<ZendHashTable>> {
+        let prepay = convert::prepay_id(&prepayId)?;
         Ok(array(&invoke::app(
             self.config(),
             prepay,
@@ -127,8 +133,8 @@ impl Client {
     }
 
     /// Native mode 1 `weixin://wxpay/bizpayurl?…` for a product.
-    pub fn nativeUrl(&self, productId: &str) -> PhpResult<String> {
-        let product = check_nonempty("productId", productId)?;
+    pub fn nativeUrl(&self, productId: BinarySlice<u8>) -> PhpResult<String> {
+        let product = check_nonempty("productId", convert::text("productId", &productId)?)?;
         Ok(invoke::native_url(
             self.config(),
             product,
@@ -236,17 +242,57 @@ impl Client {
         self.call(Api::Report, params)
     }
 
+    /// `mmpaymkttransfers/sendredpack` (client certificate, MD5): a cash red packet to one
+    /// payer. Re-sent with the same `mch_billno` after an unknown outcome (WeChat re-enters).
+    pub fn sendRedpack(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::SendRedpack, params)
+    }
+
+    /// `mmpaymkttransfers/sendgroupredpack`: a group (fission) red packet for 3 or more payers.
+    pub fn sendGroupRedpack(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::SendGroupRedpack, params)
+    }
+
+    /// `mmpaymkttransfers/gethbinfo`: a red packet's state; who opened it comes as
+    /// `hbinfo_{n}_openid`, `hbinfo_{n}_amount`, `hbinfo_{n}_rcv_time`.
+    pub fn redpackInfo(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::RedpackInfo, params)
+    }
+
+    /// `mmpaymkttransfers/promotion/transfers`: a transfer to a payer's balance (零钱).
+    pub fn transfer(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::Transfer, params)
+    }
+
+    /// `mmpaymkttransfers/gettransferinfo`.
+    pub fn transferInfo(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::TransferInfo, params)
+    }
+
+    /// `mmpaysptrans/pay_bank`: a transfer to a bank card. `enc_bank_no` and `enc_true_name`
+    /// are given in the clear and sent RSA-OAEP encrypted with WeChat's key (fetched from
+    /// `risk/getpublickey` once per process).
+    pub fn payBank(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::PayBank, params)
+    }
+
+    /// `mmpaysptrans/query_bank`.
+    pub fn queryBank(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::QueryBank, params)
+    }
+
     /// Any other v2 endpoint, e.g. `/pay/somecall`: common fields filled, and the answer
     /// must be signed for this merchant. A known path follows its call's rules; any other
     /// is sent once, retried only when `retry` says re-sending it is harmless.
     #[php(defaults(cert = false, retry = false))]
     pub fn request(
         &self,
-        path: &str,
+        path: BinarySlice<u8>,
         params: &ZendHashTable,
         cert: bool,
         retry: bool,
     ) -> PhpResult<ZBox<ZendHashTable>> {
+        let path = convert::text("path", &path)?;
         let fields = convert::owned_params(params)?;
         let answer = self.logged(self.core.request(path, fields, cert, retry))?;
         Ok(convert::decoded_to_array(&answer))
@@ -331,9 +377,10 @@ impl Client {
     pub fn assertNotifyMatches(
         &self,
         notify: &ZendHashTable,
-        outTradeNo: &str,
+        outTradeNo: BinarySlice<u8>,
         totalFee: i64,
     ) -> PhpResult<()> {
+        let outTradeNo = convert::text("outTradeNo", &outTradeNo)?;
         let fields = convert::owned_params(notify)?;
         notify::check_order(&fields, outTradeNo, totalFee).map_err(to_php)
     }

@@ -432,27 +432,39 @@ impl ext_php_rs::convert::IntoZval for PhpStr {
     }
 }
 
-/// A `prepayId` argument. It is declared `mixed` so that the usual slip, passing the whole
-/// unifiedOrder() answer, gets a message with the fix instead of the binding's TypeError.
-pub fn prepay_id(zv: &Zval) -> PhpResult<&str> {
-    let zv = zv.dereference();
-    if let Some(id) = zv.str() {
-        return wxpay_core::invoke::check_prepay_id(id).map_err(crate::exceptions::to_php);
+/// A string parameter read as bytes, like `BinarySlice<u8>`, that can also have a default
+/// value: a parameter that must be text is checked by [`text`], with a precise refusal instead
+/// of ext-php-rs's TypeError for a `&str` that is not UTF-8.
+pub struct Bytes<'a>(pub &'a [u8]);
+
+impl<'a> ext_php_rs::convert::FromZval<'a> for Bytes<'a> {
+    const TYPE: DataType = DataType::String;
+
+    fn from_zval(zval: &'a Zval) -> Option<Self> {
+        zval.zend_str().map(|s| Bytes(s.as_bytes()))
     }
-    let given = match zv.get_type() {
-        DataType::Array => {
-            return Err(invalid(
-                "prepayId must be the prepay_id string, array given: pass $result['prepay_id'], \
-                 not the whole unifiedOrder() answer"
-                    .into(),
-            ));
-        }
-        DataType::String => "non-UTF-8 string",
-        DataType::Long => "int",
-        DataType::Null => "null",
-        _ => type_name(zv),
-    };
-    Err(invalid(format!(
-        "prepayId must be the prepay_id string, {given} given"
-    )))
+}
+
+impl<'a> From<&'a str> for Bytes<'a> {
+    fn from(default: &'a str) -> Self {
+        Bytes(default.as_bytes())
+    }
+}
+
+impl ext_php_rs::convert::StubLiteral for Bytes<'_> {
+    fn stub_literal(&self) -> String {
+        String::from_utf8_lossy(self.0).stub_literal()
+    }
+}
+
+/// A string argument that must be text: PHP strings are bytes, and these feed XML, URLs
+/// or QR codes.
+pub fn text<'a>(param: &str, bytes: &'a [u8]) -> PhpResult<&'a str> {
+    std::str::from_utf8(bytes).map_err(|_| invalid(format!("{param} must be valid UTF-8")))
+}
+
+/// A `prepayId` argument: `prepay_id` itself, not `prepay_id=…` (see `check_prepay_id`). A
+/// whole unifiedOrder() answer is refused with its fix by the argument check ([`crate::args`]).
+pub fn prepay_id(bytes: &[u8]) -> PhpResult<&str> {
+    wxpay_core::invoke::check_prepay_id(text("prepayId", bytes)?).map_err(crate::exceptions::to_php)
 }

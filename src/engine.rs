@@ -4,7 +4,7 @@
 //! so they do not bind lazily).
 
 use ext_php_rs::boxed::ZBox;
-use ext_php_rs::ffi::{zend_class_entry, zend_string};
+use ext_php_rs::ffi::{zend_class_entry, zend_string, zend_type, zval};
 use ext_php_rs::types::ZendStr;
 use ext_php_rs::zend::ClassEntry;
 use std::ffi::{CStr, c_char, c_void};
@@ -18,6 +18,34 @@ type AddAttributeFn = unsafe extern "C" fn(
     offset: u32,
     lineno: u32,
 ) -> *mut c_void;
+
+type VerifyScalarFn = unsafe extern "C" fn(
+    type_mask: u32,
+    arg: *mut zval,
+    strict: bool,
+    is_internal_arg: bool,
+) -> bool;
+/// Variadic: the message is always passed as one `%s` argument.
+type ArgumentTypeErrorFn = unsafe extern "C" fn(arg_num: u32, format: *const c_char, ...);
+type WrongCallbackErrorFn = unsafe extern "C" fn(arg_num: u32, error: *mut c_char);
+type ValueNameFn = unsafe extern "C" fn(arg: *const zval) -> *const c_char;
+type TypeToStringFn = unsafe extern "C" fn(type_: zend_type) -> *mut zend_string;
+
+/// The engine's own argument rules (Zend/zend_execute.c, Zend/zend_API.c), so that wxpay's
+/// methods coerce, refuse and word their errors exactly as PHP's internal functions do.
+pub struct ArgumentRules {
+    /// `zend_verify_scalar_type_hint`: coerces in place in coercive mode.
+    pub verify_scalar: VerifyScalarFn,
+    /// `zend_argument_type_error`: prefixes "Class::method(): Argument #N ($name) ".
+    pub argument_type_error: ArgumentTypeErrorFn,
+    /// `zend_wrong_callback_error`: "must be a valid callback, …"; frees the error text.
+    pub wrong_callback_error: WrongCallbackErrorFn,
+    /// `zend_zval_value_name` (PHP 8.3+), else `zend_zval_type_name`: the "given" word that
+    /// PHP's own type errors use in this version.
+    pub value_name: ValueNameFn,
+    /// `zend_type_to_string`: the declared type as PHP spells it.
+    pub type_to_string: TypeToStringFn,
+}
 
 /// `PHP_MD5_CTX` (ext/standard/md5.h): 152 bytes, 4-byte aligned; over-allocated here.
 #[repr(C, align(8))]
@@ -45,6 +73,7 @@ pub struct Engine {
     runtime_exception: *mut *mut zend_class_entry,
     /// `zend_class_entry **spl_ce_InvalidArgumentException`.
     invalid_argument_exception: *mut *mut zend_class_entry,
+    pub arguments: ArgumentRules,
     md5: Option<EngineMd5>,
     /// `zend_string_init_existing_interned`, a variable the engine (or OPcache) points at
     /// the handler of the moment; read at each use.
@@ -78,9 +107,29 @@ pub fn load() -> Result<&'static Engine, String> {
         zend_add_attribute: unsafe { std::mem::transmute::<*mut c_void, AddAttributeFn>(add) },
         runtime_exception: sym(c"spl_ce_RuntimeException")?.cast(),
         invalid_argument_exception: sym(c"spl_ce_InvalidArgumentException")?.cast(),
+        // SAFETY: each symbol is the engine function whose C signature its type states.
+        arguments: unsafe {
+            ArgumentRules {
+                verify_scalar: std::mem::transmute::<*mut c_void, VerifyScalarFn>(sym(
+                    c"zend_verify_scalar_type_hint",
+                )?),
+                argument_type_error: std::mem::transmute::<*mut c_void, ArgumentTypeErrorFn>(sym(
+                    c"zend_argument_type_error",
+                )?),
+                wrong_callback_error: std::mem::transmute::<*mut c_void, WrongCallbackErrorFn>(
+                    sym(c"zend_wrong_callback_error")?,
+                ),
+                value_name: std::mem::transmute::<*mut c_void, ValueNameFn>(
+                    sym(c"zend_zval_value_name").or_else(|_| sym(c"zend_zval_type_name"))?,
+                ),
+                type_to_string: std::mem::transmute::<*mut c_void, TypeToStringFn>(sym(
+                    c"zend_type_to_string",
+                )?),
+            }
+        },
+        init_existing_interned: sym(c"zend_string_init_existing_interned")?.cast(),
         // Optional: without it the portable MD5 is used.
         // SAFETY: the symbols are ext/standard's MD5 functions with these C signatures.
-        init_existing_interned: sym(c"zend_string_init_existing_interned")?.cast(),
         md5: match (
             sym(c"PHP_MD5InitArgs"),
             sym(c"PHP_MD5Update"),

@@ -3,6 +3,8 @@
 
 #![cfg_attr(windows, feature(abi_vectorcall))]
 
+mod amend;
+mod args;
 mod client;
 mod convert;
 mod engine;
@@ -16,6 +18,9 @@ mod tools;
 use ext_php_rs::prelude::*;
 use ext_php_rs::zend::ModuleEntry;
 use ext_php_rs::{info_table_end, info_table_row, info_table_start};
+
+/// The name PHP knows the extension by (`php -m`, `extension_loaded`).
+pub const MODULE_NAME: &str = "wxpay";
 
 const FEATURES: &str = "sign MD5 HMAC-SHA256, strict XML, payment and refund notify, \
 JSAPI/APP/Native params, HTTPS (rustls) with pooling, retries and failover, QR, bills";
@@ -31,7 +36,7 @@ fn startup(_ty: i32, _module_number: i32) -> i32 {
     let result = engine::load()
         .map_err(|e| e.to_string())
         .and_then(|_| exceptions::register().map_err(|e| e.to_string()))
-        .map(|()| sensitive::forget_marking());
+        .map(|()| amend::forget());
     match result {
         Ok(()) => 0,
         Err(e) => {
@@ -41,10 +46,10 @@ fn startup(_ty: i32, _module_number: i32) -> i32 {
     }
 }
 
-/// Request start: see [`sensitive::mark_once`].
+/// Request start: see [`amend::once`].
 extern "C" fn request_startup(_ty: i32, _module_number: i32) -> i32 {
     // A panic must not unwind into the engine (that aborts PHP): the request fails instead.
-    std::panic::catch_unwind(sensitive::mark_once).map_or(1, |()| 0)
+    std::panic::catch_unwind(amend::once).map_or(1, |()| 0)
 }
 
 extern "C" fn php_info(_module: *mut ModuleEntry) {
@@ -71,7 +76,7 @@ pub fn debug_panic(message: &str) {
 #[php(startup = "startup")]
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
     let module = module
-        .name("wxpay")
+        .name(MODULE_NAME)
         .version(env!("CARGO_PKG_VERSION"))
         .class::<primitives::Signer>()
         .class::<primitives::Xml>()

@@ -3,7 +3,7 @@
 // Rust parameter names are PHP's parameter names (named arguments), which are camelCase.
 #![allow(non_snake_case)]
 
-use crate::convert::{self, PhpStr};
+use crate::convert::{self, Bytes, PhpStr};
 use crate::exceptions::{PhpResult, invalid, to_php};
 use ext_php_rs::binary_slice::BinarySlice;
 use ext_php_rs::boxed::ZBox;
@@ -13,7 +13,8 @@ use std::cell::RefCell;
 use wxpay_core::sign::{self, SignType};
 use wxpay_core::{Error, notify, xml};
 
-pub fn sign_type(name: &str) -> PhpResult<SignType> {
+pub fn sign_type(name: &[u8]) -> PhpResult<SignType> {
+    let name = convert::text("signType", name)?;
     SignType::parse(name).ok_or_else(|| {
         invalid(format!(
             "signType must be one of {}, \"{name}\" given",
@@ -91,16 +92,24 @@ impl Signer {
     // The key is taken as bytes, so that one that is not UTF-8 gets a precise refusal
     // rather than ext-php-rs's generic TypeError.
     #[php(defaults(signType = "\"MD5\""))]
-    pub fn sign(params: &ZendHashTable, key: BinarySlice<u8>, signType: &str) -> PhpResult<PhpStr> {
+    pub fn sign(
+        params: &ZendHashTable,
+        key: BinarySlice<u8>,
+        signType: Bytes,
+    ) -> PhpResult<PhpStr> {
         let key = sign::api_key(&key).map_err(to_php)?;
-        sign_params(params, key, sign_type(signType)?)
+        sign_params(params, key, sign_type(signType.0)?)
     }
 
     /// Verify `params['sign']` with the given (pinned) type, in constant time.
     #[php(defaults(signType = "\"MD5\""))]
-    pub fn verify(params: &ZendHashTable, key: BinarySlice<u8>, signType: &str) -> PhpResult<bool> {
+    pub fn verify(
+        params: &ZendHashTable,
+        key: BinarySlice<u8>,
+        signType: Bytes,
+    ) -> PhpResult<bool> {
         let key = sign::api_key(&key).map_err(to_php)?;
-        verify_params(params, key, sign_type(signType)?)
+        verify_params(params, key, sign_type(signType.0)?)
     }
 }
 
@@ -125,10 +134,10 @@ impl Xml {
     pub fn encodeSigned(
         params: &ZendHashTable,
         key: BinarySlice<u8>,
-        signType: &str,
+        signType: Bytes,
     ) -> PhpResult<PhpStr> {
         let key = sign::api_key(&key).map_err(to_php)?;
-        encode_signed_params(params, key, sign_type(signType)?)
+        encode_signed_params(params, key, sign_type(signType.0)?)
     }
 
     /// Decodes a flat document; refuses DOCTYPE, entities, nesting, duplicates, non-UTF-8.
@@ -152,7 +161,7 @@ impl Notify {
     }
 
     /// A refusal: WeChat will deliver the notification again later.
-    pub fn fail(message: &str) -> String {
-        notify::fail_reply(message)
+    pub fn fail(message: BinarySlice<u8>) -> PhpResult<String> {
+        Ok(notify::fail_reply(convert::text("message", &message)?))
     }
 }

@@ -10,7 +10,6 @@ use ext_php_rs::class::RegisteredClass;
 use ext_php_rs::ffi;
 use ext_php_rs::types::ZendStr;
 use ext_php_rs::zend::ClassEntry;
-use std::sync::{Mutex, PoisonError};
 
 /// Every parameter that carries the API key: (class, method, parameter index). A new
 /// method taking a secret is added here and nowhere else.
@@ -26,28 +25,10 @@ fn secret_parameters() -> [(&'static ClassEntry, &'static str, u32); 4] {
     ]
 }
 
-/// Whether the classes registered by the last module start are marked. Reset at every
-/// module start: a SAPI that restarts modules registers new classes.
-static MARKED: Mutex<bool> = Mutex::new(false);
-
-pub fn forget_marking() {
-    *MARKED.lock().unwrap_or_else(PoisonError::into_inner) = false;
-}
-
-/// Marks the secret parameters, once per module start.
-///
-/// Called at request start, the first point after module start at which the classes are
-/// registered (the module's startup fn runs before ext-php-rs registers classes) that is
-/// reached however the module was loaded: `dl()` runs module start and request start and
-/// nothing else. The lock makes concurrent first requests of ZTS threads wait until the
-/// marking is done; a request never starts before it.
-pub fn mark_once() {
-    let mut marked = MARKED.lock().unwrap_or_else(PoisonError::into_inner);
-    if !*marked {
-        for (class, method, index) in secret_parameters() {
-            mark(class, method, index);
-        }
-        *marked = true;
+/// Marks the secret parameters; see [`crate::amend`] for when.
+pub fn mark_all() {
+    for (class, method, index) in secret_parameters() {
+        mark(class, method, index);
     }
 }
 

@@ -1,6 +1,6 @@
 //! `Qr` and `Bill`: rendering `code_url`s and reading downloaded bills.
 
-use crate::convert::fields_to_array;
+use crate::convert::{self, fields_to_array};
 use crate::exceptions::{PhpResult, to_php};
 use ext_php_rs::binary::Binary;
 use ext_php_rs::binary_slice::BinarySlice;
@@ -18,18 +18,20 @@ pub struct Qr;
 #[php_impl]
 impl Qr {
     /// An SVG document.
-    pub fn svg(text: &str) -> PhpResult<String> {
-        qr::svg(text).map_err(to_php)
+    pub fn svg(text: BinarySlice<u8>) -> PhpResult<String> {
+        qr::svg(convert::text("text", &text)?).map_err(to_php)
     }
 
     /// PNG bytes.
-    pub fn png(text: &str) -> PhpResult<Binary<u8>> {
-        qr::png(text).map(Binary::from).map_err(to_php)
+    pub fn png(text: BinarySlice<u8>) -> PhpResult<Binary<u8>> {
+        qr::png(convert::text("text", &text)?)
+            .map(Binary::from)
+            .map_err(to_php)
     }
 
     /// Unicode half blocks for a terminal.
-    pub fn text(text: &str) -> PhpResult<String> {
-        qr::text(text).map_err(to_php)
+    pub fn text(text: BinarySlice<u8>) -> PhpResult<String> {
+        qr::text(convert::text("text", &text)?).map_err(to_php)
     }
 }
 

@@ -58,17 +58,7 @@ final class IntegrationExampleNotifyTest extends TestCase
         $db = $this->dir . '/shop.sqlite';
         $notifyPort = Mock::freePort();
         $notifyBase = "http://127.0.0.1:$notifyPort";
-        $env = [
-            'WXPAY_APPID' => $this->mock->appid,
-            'WXPAY_MCH_ID' => $this->mock->mchId,
-            'WXPAY_KEY' => $this->mock->apiKey,
-            'WXPAY_BASE_URL' => $this->mock->url,
-            'WXPAY_CA_PATH' => $this->mock->ca,
-            'WXPAY_CLIENT_CERT_PATH' => $this->mock->cert,
-            'WXPAY_CLIENT_KEY_PATH' => $this->mock->key,
-            'WXPAY_NOTIFY_BASE' => $notifyBase,
-            'WXPAY_DB' => $db,
-        ];
+        $env = $this->mock->exampleEnv() + ['WXPAY_NOTIFY_BASE' => $notifyBase, 'WXPAY_DB' => $db];
         // The shop's side: its order book, and its notify endpoint with the extension.
         $shop = new Shop($this->mock->client(), Shop::openDb($db), $notifyBase);
         $this->servers[] = $endpoint = new PhpServer(

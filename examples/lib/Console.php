@@ -16,6 +16,22 @@ final class Console
         $this->color = stream_isatty(STDOUT) && getenv('NO_COLOR') === false;
     }
 
+    /** Every PHP warning or notice becomes an exception: a walk-through must run clean. */
+    public static function failOnDiagnostics(): void
+    {
+        set_error_handler(static function (int $severity, string $message, string $file, int $line): bool {
+            throw new \ErrorException($message, 0, $severity, $file, $line);
+        });
+    }
+
+    /** Fails the walk-through with `$failure` unless `$condition` holds. */
+    public function check(bool $condition, string $failure): void
+    {
+        if (!$condition) {
+            throw new \RuntimeException($failure);
+        }
+    }
+
     public function step(string $title): void
     {
         $this->step++;

@@ -33,6 +33,18 @@ final class Mock
         return $this->call('GET', '/mock/notifies');
     }
 
+    /** The merchant's available balance in fen, which red packets and transfers draw on. */
+    public function balance(): int
+    {
+        return (int) $this->call('GET', '/mock/balance')['balance'];
+    }
+
+    /** The payer opens a red packet. */
+    public function openRedpack(string $mchBillno): array
+    {
+        return $this->call('POST', '/mock/redpacks/' . rawurlencode($mchBillno) . '/open');
+    }
+
     public function pageUrl(): string
     {
         return rtrim($this->url, '/') . '/mock/';

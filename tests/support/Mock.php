@@ -222,6 +222,25 @@ final class Mock
         ];
     }
 
+    /**
+     * The environment the examples (examples/lib/Shop.php) read their merchant from: this
+     * mock's merchant, URL, CA and client certificate.
+     *
+     * @return array<string, string>
+     */
+    public function exampleEnv(): array
+    {
+        return [
+            'WXPAY_APPID' => $this->appid,
+            'WXPAY_MCH_ID' => $this->mchId,
+            'WXPAY_KEY' => $this->apiKey,
+            'WXPAY_BASE_URL' => $this->url,
+            'WXPAY_CA_PATH' => $this->ca,
+            'WXPAY_CLIENT_CERT_PATH' => $this->cert,
+            'WXPAY_CLIENT_KEY_PATH' => $this->key,
+        ];
+    }
+
     /** The payer pays the order (POST /mock/orders/{no}/pay). @return array<string, mixed> */
     public function pay(string $outTradeNo, array $body = []): array
     {

@@ -4,6 +4,7 @@
 
 use crate::config::{Config, Secret};
 use crate::error::{ApiError, Error, HttpError, Result};
+use crate::marketing;
 use crate::nonce::nonce;
 use crate::notify::{self, get};
 use crate::params;
@@ -28,6 +29,15 @@ pub enum Api {
     ShortUrl,
     AuthCodeToOpenid,
     Report,
+    // Marketing: red packets, transfers, bank cards (docs/protocol.md §12; specs in marketing.rs).
+    SendRedpack,
+    SendGroupRedpack,
+    RedpackInfo,
+    Transfer,
+    TransferInfo,
+    PayBank,
+    QueryBank,
+    RiskPublicKey,
 }
 
 /// How a response body is to be read.
@@ -35,8 +45,11 @@ pub enum Api {
 pub enum Reply {
     /// XML, signed whenever `return_code` is SUCCESS.
     Signed,
-    /// XML, unsigned by design (report).
+    /// XML, unsigned by design (report, the marketing calls): identity fields that are
+    /// present must still be ours.
     Unsigned,
+    /// XML whose `sign`, when present, must verify (pay_bank: docs/protocol.md §12.1).
+    SignedWhenPresent,
     /// A bill: text or gzip on success, unsigned XML on failure.
     Bill,
 }
@@ -58,12 +71,51 @@ pub struct Spec {
     /// Whether re-sending identical fields after an unknown outcome is harmless. Micropay is
     /// not: a second debit attempt may be made; its outcome is settled by query and reverse.
     pub retry_safe: bool,
+    /// Which merchant fields the call carries and how it is signed.
+    pub identity: Identity,
+    /// The host the call goes to.
+    pub host: Host,
+}
+
+/// The merchant fields a call carries and its signing rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Identity {
+    /// `appid`, `mch_id`, `sub_appid`, `sub_mch_id` and `sign_type` from the config
+    /// (docs/protocol.md §3.2).
+    Pay,
+    /// The marketing calls (docs/protocol.md §12.1): their own names for the merchant
+    /// fields, no sub-merchant fields, MD5 only, a closed field list; `sign_type` is sent
+    /// (as MD5) only where the call documents it.
+    Marketing {
+        appid: Option<&'static str>,
+        mch_id: &'static str,
+        sign_type: bool,
+    },
+}
+
+impl Identity {
+    /// The names of the appid and mch_id fields.
+    pub fn names(self) -> (Option<&'static str>, &'static str) {
+        match self {
+            Identity::Pay => (Some("appid"), "mch_id"),
+            Identity::Marketing { appid, mch_id, .. } => (appid, mch_id),
+        }
+    }
+}
+
+/// Where a call is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Host {
+    /// `base_url` (failing over to `backup_url`).
+    Api,
+    /// `risk_url`: `risk/getpublickey` has a host of its own (docs/protocol.md §12.5).
+    Risk,
 }
 
 const BY_TRADE: &[&str] = &["transaction_id", "out_trade_no"];
 
 impl Api {
-    pub const ALL: [Api; 12] = [
+    pub const ALL: [Api; 20] = [
         Api::UnifiedOrder,
         Api::OrderQuery,
         Api::CloseOrder,
@@ -76,6 +128,14 @@ impl Api {
         Api::ShortUrl,
         Api::AuthCodeToOpenid,
         Api::Report,
+        Api::SendRedpack,
+        Api::SendGroupRedpack,
+        Api::RedpackInfo,
+        Api::Transfer,
+        Api::TransferInfo,
+        Api::PayBank,
+        Api::QueryBank,
+        Api::RiskPublicKey,
     ];
 
     pub fn spec(self) -> &'static Spec {
@@ -95,6 +155,8 @@ impl Api {
                 required,
                 one_of,
                 retry_safe: true,
+                identity: Identity::Pay,
+                host: Host::Api,
             }
         }
         static UNIFIED_ORDER: Spec = spec(
@@ -233,6 +295,7 @@ impl Api {
             Api::ShortUrl => &SHORT_URL,
             Api::AuthCodeToOpenid => &AUTH_CODE_TO_OPENID,
             Api::Report => &REPORT,
+            other => marketing::spec(other),
         }
     }
 
@@ -245,11 +308,13 @@ impl Api {
     }
 }
 
-/// Fund flow accepts only HMAC-SHA256 (docs/protocol.md §3.7); every other call uses the configured
-/// type. (Sandbox's MD5 is in [`sandbox_config`].)
+/// Fund flow accepts only HMAC-SHA256 (docs/protocol.md §3.7), the marketing calls only MD5
+/// (§12.1); every other call uses the configured type. (Sandbox's MD5 is in
+/// [`sandbox_config`].)
 pub fn sign_type_for(api: Option<Api>, config: &Config) -> SignType {
     match api {
         Some(Api::DownloadFundFlow) => SignType::HmacSha256,
+        Some(api) if api.spec().identity != Identity::Pay => SignType::Md5,
         _ => config.sign_type,
     }
 }
@@ -316,7 +381,7 @@ fn fill_identity(fields: &mut Fields, config: &Config, api: Option<Api>) -> Resu
     Ok(())
 }
 
-fn fresh_nonce() -> Result<String> {
+pub(crate) fn fresh_nonce() -> Result<String> {
     nonce().map_err(|e| Error::Config(format!("nonce_str: the OS random source failed: {e}")))
 }
 
@@ -347,7 +412,7 @@ fn fill_defaults(fields: &mut Fields, config: &Config, api: Api) {
     }
 }
 
-fn present(fields: &[(String, String)], name: &str) -> bool {
+pub(crate) fn present(fields: &[(String, String)], name: &str) -> bool {
     get(fields, name).is_some_and(|v| !v.is_empty())
 }
 
@@ -430,6 +495,19 @@ fn seal(mut fields: Fields, key: &str, sign_type: SignType) -> Result<Prepared> 
 /// this table does not know (only the common fields are filled and checked).
 pub fn prepare(api: Option<Api>, config: &Config, params: Fields) -> Result<Prepared> {
     refuse_duplicates_and_sign(&params)?;
+    if let Some(api) = api
+        && let Identity::Marketing { .. } = api.spec().identity
+    {
+        if api == Api::PayBank {
+            return Err(Error::InvalidArgument(
+                "pay_bank carries the card number and name encrypted with WeChat's RSA key: \
+                 prepare it with prepare_pay_bank"
+                    .into(),
+            ));
+        }
+        let fields = marketing::fill_and_check(api, config, params)?;
+        return seal(fields, config.key.expose(), SignType::Md5);
+    }
     let mut fields = params;
     fill_identity(&mut fields, config, api)?;
     if let Some(api) = api {
@@ -438,6 +516,29 @@ pub fn prepare(api: Option<Api>, config: &Config, params: Fields) -> Result<Prep
     }
     params::check_all(&fields)?;
     seal(fields, config.key.expose(), sign_type_for(api, config))
+}
+
+/// Checks every pay_bank field as [`prepare_pay_bank`] does, without the key: so that a bad
+/// field is refused before the key is fetched.
+pub fn check_pay_bank(config: &Config, params: &Fields) -> Result<()> {
+    refuse_duplicates_and_sign(params)?;
+    marketing::fill_and_check(Api::PayBank, config, params.clone()).map(drop)
+}
+
+/// Prepares pay_bank (docs/protocol.md §12.4): checks every field with the card number and
+/// name in the clear, then encrypts those two with `key` and signs.
+pub fn prepare_pay_bank(
+    config: &Config,
+    params: Fields,
+    key: &marketing::RiskKey,
+) -> Result<Prepared> {
+    refuse_duplicates_and_sign(&params)?;
+    let fields = marketing::fill_and_check(Api::PayBank, config, params)?;
+    seal(
+        marketing::encrypt_bank_card(fields, key)?,
+        config.key.expose(),
+        SignType::Md5,
+    )
 }
 
 /// The sandbox key request (docs/protocol.md §3.8): `mch_id` and `nonce_str`, MD5-signed with the
@@ -469,7 +570,7 @@ pub fn sandbox_key(body: &[u8], config: &Config) -> Result<String> {
     }
 }
 
-fn decode(body: &[u8]) -> Result<Fields> {
+pub(crate) fn decode(body: &[u8]) -> Result<Fields> {
     Ok(xml::into_owned(xml::decode(body)?))
 }
 
@@ -494,17 +595,33 @@ fn check_result_code(fields: Fields) -> Result<Fields> {
 /// [`Error::Api`]. Bills are read with [`bill_body`] instead.
 pub fn classify(api: Option<Api>, body: &[u8], config: &Config) -> Result<Fields> {
     let reply = api.map_or(Reply::Signed, |a| a.spec().reply);
-    let fields = check_return_code(decode(body)?)?;
+    let fields = match api {
+        Some(Api::RedpackInfo) => marketing::decode_redpack_info(body)?,
+        _ => decode(body)?,
+    };
+    let fields = check_return_code(fields)?;
+    let what = format!("{} response", describe(api));
     match reply {
         Reply::Signed => {
-            let what = format!("{} response", describe(api));
             notify::check_sign(&fields, config, &what)?;
             notify::check_merchant(&fields, config, &what)?;
             check_result_code(fields)
         }
-        // report answers result_code; an unsigned answer without one has nothing to refuse.
-        Reply::Unsigned if get(&fields, "result_code").is_none() => Ok(fields),
-        Reply::Unsigned => check_result_code(fields),
+        Reply::Unsigned | Reply::SignedWhenPresent => {
+            if reply == Reply::SignedWhenPresent && get(&fields, "sign").is_some() {
+                sign::verify(&fields, config.key.expose(), sign_type_for(api, config))
+                    .map_err(|e| Error::Signature(format!("{what}: {e}")))?;
+            }
+            if let Some(api) = api {
+                marketing::check_identity_if_present(&fields, api.spec().identity, config, &what)?;
+            }
+            // report answers result_code; an unsigned answer without one has nothing to refuse.
+            if get(&fields, "result_code").is_none() {
+                Ok(fields)
+            } else {
+                check_result_code(fields)
+            }
+        }
         Reply::Bill => Err(Error::InvalidArgument(format!(
             "{} returns a bill: use download",
             describe(api)
@@ -576,13 +693,13 @@ fn gunzip(body: &[u8]) -> Result<Vec<u8>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::Value;
 
-    const KEY: &str = "192006250b4c09247ec02edce69f6a2d";
+    pub(crate) const KEY: &str = "192006250b4c09247ec02edce69f6a2d";
 
-    fn config(extra: &[(&str, &str)]) -> Config {
+    pub(crate) fn config(extra: &[(&str, &str)]) -> Config {
         let mut entries = vec![
             ("appid".to_owned(), Value::Str("wxd930ea5d5a258f4f".into())),
             ("mch_id".to_owned(), Value::Str("10000100".into())),
@@ -596,7 +713,7 @@ mod tests {
         Config::from_entries(entries).unwrap()
     }
 
-    fn f(pairs: &[(&str, &str)]) -> Fields {
+    pub(crate) fn f(pairs: &[(&str, &str)]) -> Fields {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -631,8 +748,17 @@ mod tests {
             assert_eq!(spec.retry_safe, api != Api::Micropay);
         }
         assert_eq!(Api::from_path("secapi/pay/refund"), Some(Api::Refund));
-        let certs: Vec<_> = Api::ALL.into_iter().filter(|a| a.spec().cert).collect();
+        let certs: Vec<_> = Api::ALL
+            .into_iter()
+            .filter(|a| a.spec().cert && a.spec().identity == Identity::Pay)
+            .collect();
         assert_eq!(certs, [Api::Refund, Api::DownloadFundFlow, Api::Reverse]);
+        // Every marketing call needs the certificate (docs/protocol.md §12.1).
+        assert!(
+            Api::ALL
+                .into_iter()
+                .all(|a| a.spec().cert || a.spec().identity == Identity::Pay)
+        );
     }
 
     #[test]

@@ -3,15 +3,17 @@
 //! [`crate::http`]; the work inside is async so that [`Client::query_orders`] can overlap
 //! many calls on that one thread. Every public call is bounded by [`Config::deadline`].
 
-use crate::api::{self, Api, Fields, Prepared, Reply};
+use crate::api::{self, Api, Fields, Host, Prepared, Reply};
 use crate::config::{Config, Secret};
 use crate::error::{Error, HttpError, OutcomeUnknown, Result};
 use crate::http::{self, ClientKey, Connection, FailureKind};
 use crate::log::{self, Attempt, Outcome};
+use crate::marketing::RiskKey;
 use crate::notify::get;
 use crate::xml;
 use futures_util::StreamExt;
 use std::borrow::Cow;
+use std::rc::Rc;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -105,6 +107,7 @@ struct Target<'a> {
     cert: bool,
     retry_safe: bool,
     max_bytes: usize,
+    host: Host,
 }
 
 impl<'a> Target<'a> {
@@ -115,6 +118,7 @@ impl<'a> Target<'a> {
             path: spec.path,
             cert: spec.cert,
             retry_safe: spec.retry_safe,
+            host: spec.host,
             max_bytes: if spec.reply == Reply::Bill {
                 api::BILL_MAX_BYTES
             } else {
@@ -207,6 +211,7 @@ impl Client {
                 api.spec().name
             )));
         }
+        crate::marketing::refuse_sandbox(api, &self.config)?;
         let deadline = Deadline::start(&self.config);
         http::block_on(async {
             let config = self.signing_config(deadline).await?;
@@ -216,7 +221,7 @@ impl Client {
     }
 
     /// Calls any other v2 endpoint (`path` like `/pay/somecall`): the common fields are
-    /// filled and the answer must be signed for this merchant, as every v2 answer is. A path
+    /// filled and the answer must be signed for this merchant, as payment answers are. A path
     /// this core knows is handled exactly as [`Client::call`] would (its certificate need
     /// and retry rule included). Any other path is sent once unless `retry` says re-sending
     /// it after an unknown outcome is harmless: this core cannot know (it may move money).
@@ -244,6 +249,7 @@ impl Client {
             cert,
             retry_safe: retry,
             max_bytes: xml::DEFAULT_MAX_BYTES,
+            host: Host::Api,
         };
         let deadline = Deadline::start(&self.config);
         http::block_on(async {
@@ -431,6 +437,7 @@ impl Client {
                     cert: false,
                     retry_safe: true,
                     max_bytes: xml::DEFAULT_MAX_BYTES,
+                    host: Host::Api,
                 };
                 let key = Secret::new(
                     self.exchange(target, &prepared, deadline, |body| {
@@ -452,11 +459,41 @@ impl Client {
         params: Fields,
         deadline: Deadline,
     ) -> Result<Fields> {
-        let prepared = api::prepare(target.api, config, params)?;
+        let prepared = if target.api == Some(Api::PayBank) {
+            // Checked before the key is fetched: a bad field or a missing certificate costs no
+            // request, and the message names pay_bank, not the key's call.
+            api::check_pay_bank(config, &params)?;
+            ClientKey::new(&self.config, true, target.name())?;
+            api::prepare_pay_bank(config, params, &*self.risk_key(config, deadline).await?)?
+        } else {
+            api::prepare(target.api, config, params)?
+        };
         self.exchange(target, &prepared, deadline, |body| {
             api::classify(target.api, &body, config)
         })
         .await
+    }
+
+    /// WeChat's RSA key for bank-card fields (docs/protocol.md §12.5): from this process's
+    /// cache, else fetched from `risk/getpublickey` (client certificate, MD5) and cached.
+    async fn risk_key(&self, config: &Config, deadline: Deadline) -> Result<Rc<RiskKey>> {
+        if let Some(key) = http::risk_key(config) {
+            return Ok(key);
+        }
+        let prepared = api::prepare(Some(Api::RiskPublicKey), config, Vec::new())?;
+        let key = self
+            .exchange(
+                Target::of(Api::RiskPublicKey),
+                &prepared,
+                deadline,
+                |body| {
+                    RiskKey::from_answer(&api::classify(Some(Api::RiskPublicKey), &body, config)?)
+                },
+            )
+            .await?;
+        let key = Rc::new(key);
+        http::store_risk_key(config, Rc::clone(&key));
+        Ok(key)
     }
 
     /// Sends `prepared` and reads the answer with `read`, retrying what may be retried:
@@ -547,7 +584,10 @@ impl Client {
                 return Err(deadline.ended(target.name(), &detail));
             }
             attempts += 1;
-            let base = http::base_url(&self.config);
+            let base = match target.host {
+                Host::Api => http::base_url(&self.config),
+                Host::Risk => self.config.risk_url.clone(),
+            };
             let started = Instant::now();
             // Every record of this attempt shares its number, URL and start.
             let note = |seen, outcome, failover, error| {
@@ -615,6 +655,7 @@ impl Client {
             // A pooled connection closing is routine, not a sign the host is down.
             let failover = failure.kind.is_transport()
                 && failure.kind != FailureKind::Stale
+                && target.host == Host::Api
                 && http::transport_failed(&self.config, &base);
             let may_retry = match failure.kind {
                 FailureKind::Connect => true,

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 pub const PRIMARY_URL: &str = "https://api.mch.weixin.qq.com";
 pub const BACKUP_URL: &str = "https://api2.mch.weixin.qq.com";
+/// `risk/getpublickey` (bank-card transfers) has a host of its own (docs/protocol.md §12.5).
+pub const RISK_URL: &str = "https://fraud.mch.weixin.qq.com";
 
 /// A secret string: redacted in `Debug`, wiped on drop.
 #[derive(Clone, PartialEq, Eq)]
@@ -86,6 +88,9 @@ pub struct Config {
     pub ca_path: Option<String>,
     pub base_url: String,
     pub backup_url: String,
+    /// Where `risk/getpublickey` goes: the config's `risk_url`, else `base_url` when that is
+    /// set (a simulator or proxy serves it too), else WeChat's risk host.
+    pub risk_url: String,
     pub timeout: Duration,
     pub connect_timeout: Duration,
     /// Bounds one whole call: every attempt, retry pause and poll.
@@ -100,7 +105,25 @@ pub struct Config {
     /// Whether a logger is configured: the calls then keep an [`crate::log::Attempt`] per
     /// HTTP attempt for it ([`crate::Client::take_attempts`]).
     pub logger: bool,
+    /// Opt-in for a switch of `sign_type`: payment notifies signed with the previous type
+    /// are also accepted until a set time (docs/protocol.md §1.4, docs/migration.md §4).
+    pub notify_previous_sign_type: Option<PreviousSignType>,
 }
+
+/// The sign type a merchant used before `sign_type`, accepted for payment notifies until
+/// `until` (Unix seconds). WeChat signs a notify with the type of its order's unifiedorder,
+/// so orders placed before a switch are notified with the old type for a while.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PreviousSignType {
+    pub sign_type: SignType,
+    pub until: u64,
+}
+
+/// How far ahead `notify_previous_sign_type_until` may be set. What a switch needs is a
+/// `prepay_id`'s 2 hours (or the orders' `time_expire`) plus WeChat's notify retries of about
+/// 24 hours (§5); a week covers that with room, and a longer window would turn the opt-in
+/// into a permanent second accepted sign type.
+pub const MAX_PREVIOUS_SIGN_TYPE_SECONDS: u64 = 7 * 24 * 3600;
 
 /// The length of every v2 API key (merchant platform → API安全 → API密钥).
 const KEY_CHARS: usize = 32;
@@ -128,6 +151,9 @@ pub const KEYS: &[&str] = &[
     "sandbox",
     "proxy",
     "logger",
+    "notify_previous_sign_type",
+    "notify_previous_sign_type_until",
+    "risk_url",
 ];
 
 fn bad(key: &str, rule: &str, value: &Value) -> Error {
@@ -306,6 +332,74 @@ fn is_host_name(host: &str) -> bool {
         })
 }
 
+fn sign_type(key: &str, value: Value) -> Result<Option<SignType>> {
+    string(key, value)?
+        .map(|name| {
+            SignType::parse(&name).ok_or_else(|| {
+                Error::Config(format!(
+                    "config \"{key}\" must be one of {}, \"{name}\" given",
+                    SignType::NAMES
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// Unix seconds now; 0 if the clock is before 1970 (then no window is open).
+pub fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `notify_previous_sign_type` with its `…_until`: both or neither, another type than
+/// `sign_type`, and a window that ends at most [`MAX_PREVIOUS_SIGN_TYPE_SECONDS`] from `now`.
+/// A window that has ended is accepted (and closed): a config left in place after the switch
+/// must not break the shop.
+fn previous_sign_type(
+    current: SignType,
+    previous: Value,
+    until: Value,
+    now: u64,
+) -> Result<Option<PreviousSignType>> {
+    const TYPE: &str = "notify_previous_sign_type";
+    const UNTIL: &str = "notify_previous_sign_type_until";
+    let previous = sign_type(TYPE, previous)?;
+    let until = match until {
+        Value::Null => None,
+        Value::Int(t) if t > 0 => Some(t as u64),
+        other => return Err(bad(UNTIL, "must be a Unix time (int seconds)", &other)),
+    };
+    let (sign_type, until) = match (previous, until) {
+        (None, None) => return Ok(None),
+        (Some(p), Some(u)) => (p, u),
+        (Some(_), None) => {
+            return Err(Error::Config(format!(
+                "config \"{TYPE}\" needs \"{UNTIL}\": the time the switch ends"
+            )));
+        }
+        (None, Some(_)) => {
+            return Err(Error::Config(format!(
+                "config \"{UNTIL}\" needs \"{TYPE}\""
+            )));
+        }
+    };
+    if sign_type == current {
+        return Err(Error::Config(format!(
+            "config \"{TYPE}\" must differ from \"sign_type\" ({})",
+            current.as_str()
+        )));
+    }
+    if until > now.saturating_add(MAX_PREVIOUS_SIGN_TYPE_SECONDS) {
+        return Err(Error::Config(format!(
+            "config \"{UNTIL}\" must be at most {} days from now: the previous sign type is \
+             accepted for a switch, not for good",
+            MAX_PREVIOUS_SIGN_TYPE_SECONDS / 86400
+        )));
+    }
+    Ok(Some(PreviousSignType { sign_type, until }))
+}
+
 impl Config {
     /// Validates configuration entries. Unknown keys are refused with the list of valid ones.
     pub fn from_entries(entries: impl IntoIterator<Item = (String, Value)>) -> Result<Self> {
@@ -355,15 +449,13 @@ impl Config {
                  platform, {key_chars} characters given"
             )));
         }
-        let sign_type = match string("sign_type", take("sign_type"))? {
-            None => SignType::Md5,
-            Some(name) => SignType::parse(&name).ok_or_else(|| {
-                Error::Config(format!(
-                    "config \"sign_type\" must be one of {}, \"{name}\" given",
-                    SignType::NAMES
-                ))
-            })?,
-        };
+        let sign_type = sign_type("sign_type", take("sign_type"))?.unwrap_or(SignType::Md5);
+        let notify_previous_sign_type = previous_sign_type(
+            sign_type,
+            take("notify_previous_sign_type"),
+            take("notify_previous_sign_type_until"),
+            now_seconds(),
+        )?;
         let base_given = string("base_url", take("base_url"))?;
         let backup_given = string("backup_url", take("backup_url"))?;
         // WeChat's backup host only backs up WeChat's primary: a client pointed elsewhere (a
@@ -372,6 +464,17 @@ impl Config {
         let own_primary = base_given.is_some() && backup_given.is_none();
         let base_url = url("base_url", base_given, PRIMARY_URL)?;
         let backup_url = url("backup_url", backup_given, BACKUP_URL)?;
+        // Like the backup: a client pointed elsewhere never reaches WeChat's risk host unasked.
+        let risk_default = if base_url == PRIMARY_URL {
+            RISK_URL
+        } else {
+            base_url.as_str()
+        };
+        let risk_url = url(
+            "risk_url",
+            string("risk_url", take("risk_url"))?,
+            risk_default,
+        )?;
         let retries = match take("retries") {
             Value::Null => 1,
             Value::Int(n) if (0..=MAX_RETRIES).contains(&n) => n as u32,
@@ -439,11 +542,13 @@ impl Config {
             sign_type,
             base_url,
             backup_url,
+            risk_url,
             retries,
             failover,
             sandbox,
             proxy,
             logger,
+            notify_previous_sign_type,
         };
         if config.cert_path.is_some() != config.key_path.is_some() {
             return Err(Error::Config(
@@ -496,6 +601,7 @@ mod tests {
         assert_eq!(c.mch_id, "1000");
         assert_eq!(c.sign_type, SignType::Md5);
         assert_eq!(c.base_url, PRIMARY_URL);
+        assert_eq!(c.risk_url, RISK_URL);
         // The defaults pass the rule a given URL must pass, unchanged.
         for default in [PRIMARY_URL, BACKUP_URL] {
             assert_eq!(
@@ -507,6 +613,30 @@ mod tests {
         assert_eq!(c.deadline, DEFAULT_DEADLINE);
         assert!(c.failover);
         assert!(!format!("{c:?}").contains("SECRET-KEY-VALUE"));
+    }
+
+    #[test]
+    fn risk_url_follows_a_custom_base_url_and_never_reaches_wechat_unasked() {
+        let with = |extra: &[(&str, &str)]| {
+            let mut e = base();
+            e.extend(extra.iter().map(|(k, v)| (k.to_string(), s(v))));
+            Config::from_entries(e).unwrap().risk_url
+        };
+        assert_eq!(
+            with(&[("base_url", "http://127.0.0.1:9/")]),
+            "http://127.0.0.1:9"
+        );
+        assert_eq!(
+            with(&[
+                ("base_url", "http://127.0.0.1:9"),
+                ("risk_url", "http://127.0.0.1:8")
+            ]),
+            "http://127.0.0.1:8"
+        );
+        assert_eq!(with(&[("base_url", PRIMARY_URL)]), RISK_URL);
+        let mut e = base();
+        e.push(("risk_url".into(), s("http://fraud.example")));
+        assert!(err(e).starts_with("config \"risk_url\" must be an https:// URL"));
     }
 
     #[test]
@@ -724,5 +854,64 @@ mod tests {
         e.push(("appid".into(), s("SECRET-KEY-VALUE")));
         e.push(("failover".into(), s("SECRET-KEY-VALUE")));
         assert!(!err(e).contains("SECRET"));
+    }
+
+    #[test]
+    fn previous_sign_type_is_an_explicit_bounded_opt_in() {
+        let now = 1_800_000_000;
+        let window = |p: Value, u: Value| previous_sign_type(SignType::HmacSha256, p, u, now);
+        assert_eq!(window(Value::Null, Value::Null).unwrap(), None);
+        let until = now + 86400;
+        assert_eq!(
+            window(s("MD5"), Value::Int(until as i64)).unwrap(),
+            Some(PreviousSignType {
+                sign_type: SignType::Md5,
+                until
+            })
+        );
+        // Ended windows are kept (closed), so an old config does not break the shop.
+        assert!(window(s("MD5"), Value::Int(1)).unwrap().is_some());
+        let refused = |p: Value, u: Value| match window(p, u) {
+            Err(Error::Config(m)) => m,
+            other => panic!("expected a refusal, got {other:?}"),
+        };
+        assert!(
+            refused(s("MD5"), Value::Null).contains("needs \"notify_previous_sign_type_until\"")
+        );
+        assert!(
+            refused(Value::Null, Value::Int(until as i64))
+                .contains("needs \"notify_previous_sign_type\"")
+        );
+        assert!(
+            refused(s("HMAC-SHA256"), Value::Int(until as i64))
+                .contains("must differ from \"sign_type\"")
+        );
+        assert!(refused(s("SHA1"), Value::Int(until as i64)).contains("must be one of"));
+        assert!(refused(s("MD5"), s("tomorrow")).contains("must be a Unix time"));
+        assert!(refused(s("MD5"), Value::Int(0)).contains("must be a Unix time"));
+        let too_far = (now + MAX_PREVIOUS_SIGN_TYPE_SECONDS + 1) as i64;
+        assert!(refused(s("MD5"), Value::Int(too_far)).contains("at most 7 days from now"));
+        let last = (now + MAX_PREVIOUS_SIGN_TYPE_SECONDS) as i64;
+        assert!(window(s("MD5"), Value::Int(last)).is_ok());
+        // Through the config too: the keys are known and default to no window.
+        assert_eq!(
+            Config::from_entries(base())
+                .unwrap()
+                .notify_previous_sign_type,
+            None
+        );
+        let mut e = base();
+        e.push(("sign_type".into(), s("HMAC-SHA256")));
+        e.push(("notify_previous_sign_type".into(), s("MD5")));
+        e.push((
+            "notify_previous_sign_type_until".into(),
+            Value::Int((now_seconds() + 3600) as i64),
+        ));
+        assert!(
+            Config::from_entries(e)
+                .unwrap()
+                .notify_previous_sign_type
+                .is_some()
+        );
     }
 }

@@ -110,9 +110,11 @@ impl ApiError {
     }
 
     /// WeChat could not verify the request's sign (spec §4.1: `return_msg` 签名错误 or
-    /// `err_code` SIGNERROR): never a transient failure, nearly always the wrong key.
+    /// `err_code` SIGNERROR; SIGN_ERROR on the marketing calls, §12.6): never a transient
+    /// failure, nearly always the wrong key.
     fn is_sign_error(&self) -> bool {
-        self.err_code == "SIGNERROR" || self.return_msg.contains("签名错误")
+        matches!(self.err_code.as_str(), "SIGNERROR" | "SIGN_ERROR")
+            || self.return_msg.contains("签名错误")
     }
 }
 

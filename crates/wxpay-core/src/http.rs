@@ -13,6 +13,7 @@
 
 use crate::config::{Config, Secret};
 use crate::error::{Error, HttpError, Result};
+use crate::marketing::RiskKey;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::cell::RefCell;
@@ -188,6 +189,8 @@ struct Process {
     down_until: HashMap<String, Instant>,
     /// (base URL, mch_id) → sandbox key.
     sandbox_keys: HashMap<(String, String), Secret>,
+    /// (risk URL, mch_id) → WeChat's RSA key for bank-card fields (docs/protocol.md §12.5).
+    risk_keys: HashMap<(String, String), Rc<RiskKey>>,
     /// The (local, remote) addresses of the connections answers came on, newest last: an
     /// answer on a pair seen before came on a reused connection.
     connections: std::collections::VecDeque<(SocketAddr, SocketAddr)>,
@@ -296,6 +299,7 @@ impl Process {
             tick: 0,
             down_until: HashMap::new(),
             sandbox_keys: HashMap::new(),
+            risk_keys: HashMap::new(),
             connections: std::collections::VecDeque::new(),
         })
     }
@@ -481,6 +485,27 @@ pub fn store_sandbox_key(config: &Config, key: Secret) {
     let _ = with_process(|p| {
         p.sandbox_keys
             .insert((config.base_url.clone(), config.mch_id.clone()), key);
+        Ok(())
+    });
+}
+
+/// The cached RSA key of this merchant at this risk URL: fetched once per process (per
+/// thread under ZTS), as the sandbox key is.
+pub fn risk_key(config: &Config) -> Option<Rc<RiskKey>> {
+    with_process(|p| {
+        Ok(p.risk_keys
+            .get(&(config.risk_url.clone(), config.mch_id.clone()))
+            .cloned())
+    })
+    .ok()
+    .flatten()
+}
+
+pub fn store_risk_key(config: &Config, key: Rc<RiskKey>) {
+    // A cache: failing to store only means fetching again next time.
+    let _ = with_process(|p| {
+        p.risk_keys
+            .insert((config.risk_url.clone(), config.mch_id.clone()), key);
         Ok(())
     });
 }

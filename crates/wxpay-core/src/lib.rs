@@ -12,6 +12,7 @@ pub mod error;
 pub mod http;
 pub mod invoke;
 pub mod log;
+pub mod marketing;
 pub mod nonce;
 pub mod notify;
 pub mod params;

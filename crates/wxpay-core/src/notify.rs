@@ -2,7 +2,7 @@
 //! a notify is accepted only when it is signed with the pinned type, is for this merchant,
 //! and carries the fields a real payment has.
 
-use crate::config::Config;
+use crate::config::{self, Config};
 use crate::crypto;
 use crate::error::{ApiError, Error, Result};
 use crate::sign;
@@ -86,6 +86,27 @@ pub fn check_sign<K: AsRef<str>, V: AsRef<str>>(
         .map_err(|e| Error::Signature(format!("{what}: {e}")))
 }
 
+/// Verifies a payment notify's `sign`: with the pinned type, or, while the config's switch
+/// window is open (`now` before its end), with the previous type (docs/migration.md §4).
+pub fn check_notify_sign<K: AsRef<str>, V: AsRef<str>>(
+    fields: &[(K, V)],
+    config: &Config,
+    what: &str,
+    now: u64,
+) -> Result<()> {
+    let pinned = check_sign(fields, config, what);
+    match config.notify_previous_sign_type {
+        Some(previous)
+            if pinned.is_err()
+                && now < previous.until
+                && sign::verify(fields, config.key.expose(), previous.sign_type).is_ok() =>
+        {
+            Ok(())
+        }
+        _ => pinned,
+    }
+}
+
 fn api_error<K: AsRef<str>, V: AsRef<str>>(what: &str, fields: &[(K, V)]) -> Error {
     ApiError {
         call: what.to_owned(),
@@ -136,7 +157,7 @@ pub fn verify_payment<'a>(body: &'a [u8], config: &Config) -> Result<PaymentNoti
                 .into(),
         ));
     }
-    check_sign(&fields, config, "payment notify")?;
+    check_notify_sign(&fields, config, "payment notify", config::now_seconds())?;
     check_merchant(&fields, config, "payment notify")?;
     let (paid, needed): (bool, &[&str]) = match get(&fields, "result_code") {
         Some("SUCCESS") => (true, &["out_trade_no", "transaction_id", "total_fee"]),
@@ -366,6 +387,10 @@ mod tests {
 
     /// A signed payment notify; `result` is its result_code.
     fn payment(result: &str, key: &str) -> String {
+        payment_signed(result, key, SignType::Md5)
+    }
+
+    fn payment_signed(result: &str, key: &str, sign_type: SignType) -> String {
         let mut fields: Fields = [
             ("appid", "wx1"),
             ("mch_id", "1000"),
@@ -379,7 +404,7 @@ mod tests {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let sign = sign::sign(&fields, key, SignType::Md5);
+        let sign = sign::sign(&fields, key, sign_type);
         fields.push(("sign".into(), sign.as_str().to_owned()));
         xml::encode(&fields).unwrap()
     }
@@ -555,5 +580,52 @@ mod tests {
         assert!(misrouted.log_line("handleRefundNotify").unwrap().contains("this is a payment notify (signed, no req_info): handle it with handleNotify() or parseNotify()"));
         let threw = handle_refund(refund(KEY).as_bytes(), &config(), |_| Err("x".into()));
         assert!(failed(&threw.reply(), NOT_PROCESSED_MSG));
+    }
+
+    #[test]
+    fn previous_sign_type_is_accepted_only_inside_its_window() {
+        let until = config::now_seconds() + 3600;
+        let switched = |previous: bool| {
+            let mut e = vec![
+                ("appid".to_owned(), Value::Str("wx1".into())),
+                ("mch_id".to_owned(), Value::Str("1000".into())),
+                ("key".to_owned(), Value::Str(KEY.into())),
+                ("sign_type".to_owned(), Value::Str("HMAC-SHA256".into())),
+            ];
+            if previous {
+                e.push((
+                    "notify_previous_sign_type".to_owned(),
+                    Value::Str("MD5".into()),
+                ));
+                e.push((
+                    "notify_previous_sign_type_until".to_owned(),
+                    Value::Int(until as i64),
+                ));
+            }
+            Config::from_entries(e).unwrap()
+        };
+        let md5 = payment_signed("SUCCESS", KEY, SignType::Md5);
+        let hmac = payment_signed("SUCCESS", KEY, SignType::HmacSha256);
+        let check = |body: &str, c: &Config, now| {
+            check_notify_sign(&xml::decode(body.as_bytes()).unwrap(), c, "n", now)
+        };
+        // Pinned by default: the old type is refused.
+        assert!(check(&md5, &switched(false), until - 1).is_err());
+        assert!(check(&hmac, &switched(false), until - 1).is_ok());
+        // Opted in: both inside the window, only the new one after it.
+        let opted = switched(true);
+        assert!(check(&md5, &opted, until - 1).is_ok());
+        assert!(check(&hmac, &opted, until - 1).is_ok());
+        assert!(matches!(
+            check(&md5, &opted, until),
+            Err(Error::Signature(_))
+        ));
+        assert!(check(&hmac, &opted, until).is_ok());
+        // A forgery is refused under either type.
+        let forged = payment_signed("SUCCESS", "0123456789abcdef0123456789abcdef", SignType::Md5);
+        assert!(check(&forged, &opted, until - 1).is_err());
+        // Through verify_payment, as parseNotify/handleNotify use it (the window is open now).
+        assert!(verify_payment(md5.as_bytes(), &opted).is_ok());
+        assert!(verify_payment(md5.as_bytes(), &switched(false)).is_err());
     }
 }

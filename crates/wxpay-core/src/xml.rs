@@ -784,6 +784,56 @@ where
     Ok(out)
 }
 
+/// A document without one of its elements, and that element's inner markup.
+pub type Split = (Vec<u8>, Vec<u8>);
+
+/// Takes the first child element `name` of the root out of a document: returns the document
+/// without it and the element's inner markup, or `None` when the root has no such child.
+/// Only positions are found here; the caller decodes both parts with [`decode`], as strictly
+/// as any message. For gethbinfo's `hblist`, the one v2 answer that nests
+/// (docs/protocol.md §12.2).
+pub fn split_child(input: &[u8], name: &str) -> Result<Option<Split>, XmlError> {
+    let text = checked_text(input, DEFAULT_MAX_BYTES)?;
+    let bytes = text.as_bytes();
+    let mut reader = Reader::from_str(text);
+    reader.config_mut().check_end_names = true;
+    let mut depth = 0usize;
+    // (offset of `<name>`, offset after it)
+    let mut open: Option<(usize, usize)> = None;
+    loop {
+        let before = reader.buffer_position() as usize;
+        let event = reader.read_event().map_err(|e| XmlError::Malformed {
+            detail: e.to_string(),
+        })?;
+        let after = reader.buffer_position() as usize;
+        let is_name = |n: &str| n == name;
+        match event {
+            Event::Start(e) => {
+                depth += 1;
+                if depth == 2 && open.is_none() && is_name(e.name().into_inner()) {
+                    open = Some((before, after));
+                }
+            }
+            Event::Empty(e) if depth == 1 && open.is_none() && is_name(e.name().into_inner()) => {
+                let outer = [&bytes[..before], &bytes[after..]].concat();
+                return Ok(Some((outer, Vec::new())));
+            }
+            Event::End(e) => {
+                if let Some((start, inner)) = open
+                    && depth == 2
+                    && is_name(e.name().into_inner())
+                {
+                    let outer = [&bytes[..start], &bytes[after..]].concat();
+                    return Ok(Some((outer, bytes[inner..before].to_vec())));
+                }
+                depth = depth.saturating_sub(1);
+            }
+            Event::Eof => return Ok(None),
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@ use crate::faults::Faults;
 use crate::state::{Env, State};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 /// The one merchant this mock serves.
@@ -94,6 +94,8 @@ pub struct App {
     pub http: reqwest::Client,
     pub time_scale: f64,
     pub state_file: Option<PathBuf>,
+    /// The risk key pair of `risk/getpublickey`, made on first use.
+    pub risk_key: OnceLock<Result<crate::api::RiskKey, String>>,
 }
 
 /// A poisoned lock only means another request panicked mid-update; the data is still the
@@ -109,6 +111,14 @@ impl App {
 
     pub fn faults(&self) -> MutexGuard<'_, Faults> {
         relock(&self.faults)
+    }
+
+    /// The risk key pair (docs/protocol.md §12.5), generated on first use.
+    pub fn risk_key(&self) -> Result<&crate::api::RiskKey, String> {
+        self.risk_key
+            .get_or_init(crate::api::RiskKey::generate)
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// A simulated delay, shortened by `--time-scale`.

@@ -110,3 +110,66 @@ pub async fn set_faults(State(app): AppState, body: Bytes) -> Response {
     *app.faults() = faults.clone();
     Json(json!(faults)).into_response()
 }
+
+/// The merchant's available balance, which red packets and transfers draw on.
+pub async fn balance(State(app): AppState) -> Response {
+    Json(json!({ "balance": app.state().ledger.balance })).into_response()
+}
+
+#[derive(serde::Deserialize)]
+pub struct SetBalance {
+    balance: u64,
+}
+
+/// Sets the available balance (fen): `{"balance": 100}` makes the next large payout NOTENOUGH.
+pub async fn set_balance(State(app): AppState, body: Bytes) -> Response {
+    let set: SetBalance = match serde_json::from_slice(&body) {
+        Ok(s) => s,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("bad JSON body: {e}")),
+    };
+    app.state().ledger.balance = set.balance;
+    Json(json!({ "balance": set.balance })).into_response()
+}
+
+pub async fn redpack(State(app): AppState, Path(no): Path<String>) -> Response {
+    match app.state().ledger.redpacks.get(&no) {
+        Some(r) => Json(json!(r)).into_response(),
+        None => error(StatusCode::NOT_FOUND, format!("no red packet {no}")),
+    }
+}
+
+/// The payers open a red packet (status RECEIVED, gethbinfo lists them).
+pub async fn open_redpack(State(app): AppState, Path(no): Path<String>) -> Response {
+    match crate::api::open_redpack(&app, &no) {
+        Ok(r) => Json(json!(r)).into_response(),
+        Err(why) => error(StatusCode::CONFLICT, why),
+    }
+}
+
+pub async fn transfer(State(app): AppState, Path(no): Path<String>) -> Response {
+    match app.state().ledger.transfers.get(&no) {
+        Some(t) => Json(json!(t)).into_response(),
+        None => error(StatusCode::NOT_FOUND, format!("no transfer {no}")),
+    }
+}
+
+/// A bank-card transfer, with the ciphertext of the card number and name as received.
+pub async fn bank_transfer(State(app): AppState, Path(no): Path<String>) -> Response {
+    match app.state().ledger.bank.get(&no) {
+        Some(b) => Json(json!(b)).into_response(),
+        None => error(StatusCode::NOT_FOUND, format!("no bank transfer {no}")),
+    }
+}
+
+/// The simulated risk key pair (PKCS#1 PEM), private half included: it is a simulator's,
+/// published so that a test can decrypt what a client sent with a tool of its own.
+pub async fn risk_key(State(app): AppState) -> Response {
+    match app.risk_key() {
+        Ok(key) => Json(json!({
+            "public_key_pem": key.public_pem,
+            "private_key_pem": key.private_pem,
+        }))
+        .into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
+}

@@ -151,6 +151,7 @@ pub async fn bind(opts: MockOptions) -> Result<Bound> {
         http,
         time_scale: opts.time_scale,
         state_file: opts.state_file.clone(),
+        risk_key: std::sync::OnceLock::new(),
     });
 
     let primary = TcpListener::bind(opts.listen)

@@ -8,6 +8,12 @@
 //!
 //! Steps 1–8 answer `return_code=FAIL` with only `return_msg` (WeChat's wording), because the
 //! request cannot be trusted yet; later failures are signed `result_code=FAIL` answers.
+//!
+//! The marketing APIs (red packets, transfers, bank cards, the RSA key: docs/protocol.md §12)
+//! differ: their merchant fields have other names, `sign_type` is neither required nor signed
+//! (except on getpublickey), the signature covers only their documented fields, every
+//! failure is a `result_code=FAIL` answer with an err_code, and answers are unsigned (pay_bank's
+//! carries an MD5 sign).
 
 use crate::app::App;
 use crate::faults::FaultAction;
@@ -41,6 +47,14 @@ pub enum Api {
     AuthCodeToOpenid,
     Report,
     GetSignKey,
+    SendRedpack,
+    SendGroupRedpack,
+    RedpackInfo,
+    Transfer,
+    TransferInfo,
+    PayBank,
+    QueryBank,
+    RiskPublicKey,
 }
 
 impl Api {
@@ -62,6 +76,15 @@ impl Api {
             (_, "tools/authcodetoopenid") => AuthCodeToOpenid,
             (_, "payitil/report") => Report,
             (Env::Sandbox, "pay/getsignkey") => GetSignKey,
+            // The sandbox has no marketing APIs.
+            (Env::Prod, "mmpaymkttransfers/sendredpack") => SendRedpack,
+            (Env::Prod, "mmpaymkttransfers/sendgroupredpack") => SendGroupRedpack,
+            (Env::Prod, "mmpaymkttransfers/gethbinfo") => RedpackInfo,
+            (Env::Prod, "mmpaymkttransfers/promotion/transfers") => Transfer,
+            (Env::Prod, "mmpaymkttransfers/gettransferinfo") => TransferInfo,
+            (Env::Prod, "mmpaysptrans/pay_bank") => PayBank,
+            (Env::Prod, "mmpaysptrans/query_bank") => QueryBank,
+            (Env::Prod, "risk/getpublickey") => RiskPublicKey,
             _ => return None,
         })
     }
@@ -106,7 +129,115 @@ impl Api {
                 "user_ip",
             ],
             GetSignKey => &[],
+            SendRedpack => &[
+                "mch_billno",
+                "send_name",
+                "re_openid",
+                "total_amount",
+                "total_num",
+                "wishing",
+                "client_ip",
+                "act_name",
+                "remark",
+            ],
+            SendGroupRedpack => &[
+                "mch_billno",
+                "send_name",
+                "re_openid",
+                "total_amount",
+                "total_num",
+                "amt_type",
+                "wishing",
+                "act_name",
+                "remark",
+            ],
+            RedpackInfo => &["mch_billno", "bill_type"],
+            Transfer => &[
+                "partner_trade_no",
+                "openid",
+                "check_name",
+                "amount",
+                "desc",
+                "spbill_create_ip",
+            ],
+            TransferInfo | QueryBank => &["partner_trade_no"],
+            PayBank => &[
+                "partner_trade_no",
+                "enc_bank_no",
+                "enc_true_name",
+                "bank_code",
+                "amount",
+            ],
+            RiskPublicKey => &["sign_type"],
         }
+    }
+
+    /// The names of the appid and merchant-number fields (docs/protocol.md §3.2, §12.1).
+    pub fn merchant_fields(self) -> (Option<&'static str>, &'static str) {
+        use Api::*;
+        match self {
+            SendRedpack | SendGroupRedpack => (Some("wxappid"), "mch_id"),
+            Transfer => (Some("mch_appid"), "mchid"),
+            GetSignKey | PayBank | QueryBank | RiskPublicKey => (None, "mch_id"),
+            _ => (Some("appid"), "mch_id"),
+        }
+    }
+
+    /// Red packets, transfers, bank cards and their RSA key (docs/protocol.md §12).
+    pub fn is_marketing(self) -> bool {
+        use Api::*;
+        matches!(
+            self,
+            SendRedpack
+                | SendGroupRedpack
+                | RedpackInfo
+                | Transfer
+                | TransferInfo
+                | PayBank
+                | QueryBank
+                | RiskPublicKey
+        )
+    }
+
+    /// Whether WeChat signs `name` on a marketing API: the merchant fields, `nonce_str`, the
+    /// required and the optional documented fields. A client that signs another field (an
+    /// `appid` on query_bank, `sign_type` on pay_bank) gets 签名错误, as from WeChat
+    /// (docs/protocol.md §12.1).
+    fn signs(self, name: &str) -> bool {
+        use Api::*;
+        let optional: &[&str] = match self {
+            SendRedpack => &[
+                "scene_id",
+                "risk_info",
+                "consume_mch_id",
+                "sub_mch_id",
+                "msgappid",
+            ],
+            // Some SDKs send client_ip here too (wechatpy): accepted.
+            SendGroupRedpack => &[
+                "client_ip",
+                "scene_id",
+                "risk_info",
+                "consume_mch_id",
+                "sub_mch_id",
+                "msgappid",
+            ],
+            Transfer => &[
+                "device_info",
+                "re_user_name",
+                "scene",
+                "brand_id",
+                "finder_template_id",
+            ],
+            PayBank => &["desc"],
+            _ => &[],
+        };
+        let (appid, mch_id) = self.merchant_fields();
+        name == "nonce_str"
+            || name == mch_id
+            || appid == Some(name)
+            || self.required().contains(&name)
+            || optional.contains(&name)
     }
 
     /// Fields needed only for some values of others (docs/protocol.md §3.3).
@@ -247,6 +378,9 @@ impl Refusal {
             Refusal::FundFlowHmacOnly => "sign_type必须为HMAC-SHA256".to_owned(),
             Refusal::BadSign => "签名错误".to_owned(),
         };
+        if let Some(api) = api.filter(|a| a.is_marketing()) {
+            return marketing_refusal(api, &self, msg);
+        }
         if api.is_some_and(Api::is_bill) {
             let msg = match self {
                 Refusal::Lack(_) => "missing parameter".to_owned(),
@@ -257,6 +391,26 @@ impl Refusal {
         }
         Answer::Fail(msg)
     }
+}
+
+/// A marketing API answers a refusal as a business failure with an err_code (docs/protocol.md
+/// §12.6): the red packet and transfer tables name CA_ERROR, XML_ERROR, PARAM_ERROR and
+/// SIGN_ERROR; the bank-card calls answer SIGNERROR (a real query_bank answer, EasyWeChat #1123).
+fn marketing_refusal(api: Api, refusal: &Refusal, msg: String) -> Answer {
+    let bank = matches!(api, Api::PayBank | Api::QueryBank | Api::RiskPublicKey);
+    let msg = match refusal {
+        Refusal::NoCert => "CA证书出错，请登录微信支付商户平台下载证书".to_owned(),
+        Refusal::BadSign if bank => "签名出错，请根据签名算法进行签名".to_owned(),
+        _ => msg,
+    };
+    let code = match refusal {
+        Refusal::NoCert => "CA_ERROR",
+        Refusal::NotPost | Refusal::Empty | Refusal::NotUtf8 | Refusal::BadXml => "XML_ERROR",
+        Refusal::BadSign if bank => "SIGNERROR",
+        Refusal::BadSign => "SIGN_ERROR",
+        _ => "PARAM_ERROR",
+    };
+    Answer::err(code, &msg)
 }
 
 /// Connection facts that some APIs depend on.
@@ -277,7 +431,8 @@ fn parse(
     body: &[u8],
 ) -> Result<Req, Refusal> {
     // Plain HTTP has no client certificate at all, so enforcement needs --tls.
-    let cert_api = path.starts_with("secapi/") || api == Api::DownloadFundFlow;
+    let cert_api =
+        path.starts_with("secapi/") || api == Api::DownloadFundFlow || api.is_marketing();
     if cert_api && conn.tls && !conn.client_cert {
         return Err(Refusal::NoCert);
     }
@@ -295,10 +450,11 @@ fn parse(
         Refusal::BadXml
     })?);
 
-    let common: &[&str] = match api {
-        Api::GetSignKey => &["mch_id", "nonce_str", "sign"],
-        _ => &["appid", "mch_id", "nonce_str", "sign"],
-    };
+    let (appid, mch_id) = api.merchant_fields();
+    let common: Vec<&str> = appid
+        .into_iter()
+        .chain([mch_id, "nonce_str", "sign"])
+        .collect();
     let missing: Vec<String> = common
         .iter()
         .chain(api.required())
@@ -310,7 +466,9 @@ fn parse(
         return Err(Refusal::Lack(missing));
     }
 
-    let declared = get(&fields, "sign_type");
+    // Marketing APIs sign MD5 and do not read sign_type (getpublickey excepted).
+    let declared =
+        get(&fields, "sign_type").filter(|_| !api.is_marketing() || api == Api::RiskPublicKey);
     let sign_type_sent = declared.is_some();
     let sign_type = match declared {
         None => SignType::Md5,
@@ -343,6 +501,14 @@ fn parse(
 }
 
 fn signature_ok(api: Api, fields: &Fields, key: &str, sign_type: SignType) -> bool {
+    if api.is_marketing() {
+        let covered: Fields = fields
+            .iter()
+            .filter(|(k, _)| k == "sign" || api.signs(k))
+            .cloned()
+            .collect();
+        return sign::verify(&covered, key, sign_type).is_ok();
+    }
     if sign::verify(fields, key, sign_type).is_ok() {
         return true;
     }
@@ -387,7 +553,7 @@ pub fn handle(
     };
     let req = match parse(app, conn, method, env, rest, api, body) {
         Ok(req) => req,
-        Err(refusal) => return render(app, None, refusal.answer(Some(api)), fault),
+        Err(refusal) => return render(app, api, None, refusal.answer(Some(api)), fault),
     };
     let answer = if let Some(refused) = check_merchant(app, &req) {
         refused
@@ -403,14 +569,15 @@ pub fn handle(
     } else {
         crate::api::dispatch(app, &req)
     };
-    render(app, Some(&req), answer, fault)
+    render(app, api, Some(&req), answer, fault)
 }
 
 fn check_merchant(app: &App, req: &Req) -> Option<Answer> {
-    if req.must("mch_id") != app.merchant.mch_id {
+    let (appid, mch_id) = req.api.merchant_fields();
+    if req.must(mch_id) != app.merchant.mch_id {
         return Some(Answer::err("MCHID_NOT_EXIST", "商户号不存在"));
     }
-    if req.api != Api::GetSignKey && req.must("appid") != app.merchant.appid {
+    if appid.is_some_and(|name| req.must(name) != app.merchant.appid) {
         return Some(Answer::err("APPID_MCHID_NOT_MATCH", "appid和mch_id不匹配"));
     }
     None
@@ -457,8 +624,19 @@ pub fn signed_message(
     all
 }
 
-fn render(app: &App, req: Option<&Req>, answer: Answer, fault: FaultAction) -> Response {
+fn render(app: &App, api: Api, req: Option<&Req>, answer: Answer, fault: FaultAction) -> Response {
     match answer {
+        Answer::Signed(fields) if api.is_marketing() => {
+            let (fields, nested) = crate::api::marketing_message(app, api, fields, fault.bad_sign);
+            match xml::encode(&fields) {
+                // gethbinfo's hblist is the one nested element (docs/protocol.md §12.2).
+                Ok(body) => xml_response(match nested {
+                    Some(raw) => body.replacen("</xml>", &format!("{raw}</xml>"), 1),
+                    None => body,
+                }),
+                Err(e) => encode_or_500(&vec![kv("return_msg", e.to_string())]),
+            }
+        }
         Answer::Fail(msg) => encode_or_500(&vec![kv("return_code", "FAIL"), kv("return_msg", msg)]),
         Answer::BillFail { msg, code } => encode_or_500(&vec![
             kv("return_code", "FAIL"),

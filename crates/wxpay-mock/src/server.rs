@@ -32,6 +32,24 @@ fn router(app: Arc<App>) -> Router {
         .route("/mock/reset", post(crate::control::reset))
         .route("/mock/stats", get(crate::control::stats))
         .route(
+            "/mock/balance",
+            get(crate::control::balance).post(crate::control::set_balance),
+        )
+        .route("/mock/redpacks/{mch_billno}", get(crate::control::redpack))
+        .route(
+            "/mock/redpacks/{mch_billno}/open",
+            post(crate::control::open_redpack),
+        )
+        .route(
+            "/mock/transfers/{partner_trade_no}",
+            get(crate::control::transfer),
+        )
+        .route(
+            "/mock/bank/{partner_trade_no}",
+            get(crate::control::bank_transfer),
+        )
+        .route("/mock/risk-key", get(crate::control::risk_key))
+        .route(
             "/mock/faults",
             get(crate::control::get_faults).post(crate::control::set_faults),
         )

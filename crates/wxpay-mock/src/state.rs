@@ -179,6 +179,9 @@ pub struct State {
     pub notifies: Vec<NotifyAttempt>,
     /// Auth codes already spent on a micropay (each code is single-use).
     pub used_auth_codes: BTreeMap<String, String>,
+    /// The balance red packets and transfers draw on, and what they paid out.
+    #[serde(default)]
+    pub ledger: crate::api::Ledger,
     /// Bumped by `/mock/reset`, so that retry loops started before it stop.
     #[serde(skip)]
     pub generation: u64,

@@ -1,10 +1,12 @@
 //! The API handlers, called after the shared pipeline (`proto`) has validated a request.
 
 mod bill;
+mod marketing;
 mod pay;
 mod refund;
 mod tools;
 
+pub use marketing::{Ledger, RiskKey, marketing_message, open_redpack};
 pub use pay::{PayOutcome, PayRequest, mark_paid, paid_fields};
 pub use refund::schedule as schedule_refund;
 
@@ -28,6 +30,13 @@ pub fn dispatch(app: &Arc<App>, req: &Req) -> Answer {
         Api::AuthCodeToOpenid => tools::auth_code_to_openid(req),
         Api::Report => tools::report(),
         Api::GetSignKey => tools::get_sign_key(app),
+        Api::SendRedpack | Api::SendGroupRedpack => marketing::send_redpack(app, req),
+        Api::RedpackInfo => marketing::redpack_info(app, req),
+        Api::Transfer => marketing::transfer(app, req),
+        Api::TransferInfo => marketing::transfer_info(app, req),
+        Api::PayBank => marketing::pay_bank(app, req),
+        Api::QueryBank => marketing::query_bank(app, req),
+        Api::RiskPublicKey => marketing::public_key(app),
     }
 }
 
