@@ -14,7 +14,8 @@
 # Environment: BENCH_SECONDS (10) BENCH_REQUESTS (20000) BENCH_CONNECTIONS (8)
 # BENCH_FLAME=out.svg (also record the wxpay notify endpoint with perf and draw a flame
 # graph; needs linux-perf, installed here, and inferno's tools on PATH) BENCH_KEEP=1.
-# Everything it starts runs in its own session and is stopped on exit, also on failure.
+# Everything it starts runs in its own session and is stopped on exit, also on failure
+# (scripts/stack.sh, shared with make soak).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -31,32 +32,11 @@ PACKAGES=("php$PHP_VERSION-cli" "php$PHP_VERSION-fpm" "php$PHP_VERSION-sqlite3" 
   "php$PHP_VERSION-xml" "php$PHP_VERSION-opcache" nginx-light wrk curl)
 [[ -n "${BENCH_FLAME:-}" ]] && PACKAGES+=(linux-perf)
 
-PIDS=()
-TMP=""
-
-log() { printf '[bench-fpm %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "FAILED: $*"; exit 1; }
-
-cleanup() {
-  local rc=$? pid
-  trap - EXIT INT TERM
-  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-    pid=${PIDS[i]}
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  if [[ -n "$TMP" && -d "$TMP" ]]; then
-    if [[ -n "${BENCH_KEEP:-}" ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+STACK_NAME=bench-fpm
+STACK_KEEP=${BENCH_KEEP:-}
+STACK_ROOT=$ROOT
+# shellcheck source=../../scripts/stack.sh
+source "$ROOT/scripts/stack.sh"
 
 if [[ -n "$SDK" ]]; then
   SDK=$(cd "$SDK" && pwd)
@@ -65,40 +45,20 @@ if [[ -n "$SDK" ]]; then
 fi
 
 # --- packages ---------------------------------------------------------------------------
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  [[ $(id -u) == 0 ]] || die "missing packages; run: sudo apt-get install -y ${missing[*]}"
-  log "installing ${missing[*]}"
-  apt-get update -qq
-  # No service is started by us through the packages (policy-rc.d / no systemd in chroots).
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-FPM=$(command -v "php-fpm$PHP_VERSION" || echo "/usr/sbin/php-fpm$PHP_VERSION")
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-[[ -x "$FPM" && -x "$NGINX" ]] || die "php-fpm$PHP_VERSION or nginx not found"
+stack_packages "${PACKAGES[@]}"
+stack_servers "$PHP_VERSION"
 
 EXT_SRC=$ROOT/target/release/libwxpay.so
 MOCK_SRC=$ROOT/target/release/wxpay-mock
 [[ -f "$EXT_SRC" && -x "$MOCK_SRC" ]] || die "release build missing ($EXT_SRC, $MOCK_SRC): make release"
 
-base=/tmp
-[[ -d /dev/shm && -w /dev/shm ]] && base=/dev/shm   # SQLite on tmpfs: the disk is not measured
-TMP=$(mktemp -d "$base/wxpay-bench-fpm.XXXXXX")
-chmod 755 "$TMP"
-mkdir -p "$TMP/mock" "$TMP/nginx"
+stack_tmp
+mkdir -p "$TMP/nginx"
 cp "$EXT_SRC" "$TMP/libwxpay.so"
 cp "$MOCK_SRC" "$TMP/wxpay-mock"
 
 # --- wxpay-mock -------------------------------------------------------------------------
-setsid "$TMP/wxpay-mock" --tls --listen 127.0.0.1:0 --state-dir "$TMP/mock" \
-  >"$TMP/mock.ready" 2>"$TMP/mock.log" &
-PIDS+=("$!")
-for _ in $(seq 200); do grep -q '"event":"ready"' "$TMP/mock.ready" 2>/dev/null && break; sleep 0.05; done
-grep -q '"event":"ready"' "$TMP/mock.ready" || { cat "$TMP/mock.log" >&2; die "wxpay-mock not ready"; }
-eval "$(php "$ROOT/examples/lib/mock-env.php" "$TMP/mock.ready")"
+stack_mock "$TMP/wxpay-mock"
 mock_faults() {
   curl -sf --cacert "$WXPAY_CA_PATH" -H 'Content-Type: application/json' -X POST -d "$1" \
     "$WXPAY_BASE_URL/mock/faults" >/dev/null || die "mock faults $1"
@@ -109,77 +69,38 @@ NOTIFY_VARIANTS=(wxpay php)
 DB=$TMP/shop.sqlite
 php "$HERE/gen.php" "$DB" "$TMP" "$ORDERS" "${NOTIFY_VARIANTS[@]}"
 
-PORT=$(php -r '$s = stream_socket_server("tcp://127.0.0.1:0"); $n = stream_socket_get_name($s, false); echo substr($n, strrpos($n, ":") + 1);')
+PORT=$(stack_free_port)
 URL=http://127.0.0.1:$PORT
 
 # --- php-fpm: OPcache on (as in production), no JIT; the extension loaded in the master ---
-cat >"$TMP/php-fpm.conf" <<CONF
-[global]
-pid = $TMP/php-fpm.pid
-error_log = $TMP/php-fpm.log
-daemonize = no
-
-[bench]
-; run as root (-R): the harness's own temp dir; a real deployment uses its own user
-user = root
-group = root
-listen = $TMP/php-fpm.sock
-listen.mode = 0666
-listen.backlog = 511
-pm = static
-pm.max_children = $WORKERS
-pm.max_requests = 0
+stack_fpm_conf bench "$WORKERS"
+cat >>"$TMP/php-fpm.conf" <<CONF
 request_terminate_timeout = 30s
-clear_env = yes
-php_admin_value[error_log] = $TMP/php-errors.log
-php_admin_flag[log_errors] = on
-php_admin_value[display_errors] = off
 ; the SDK calls libxml_disable_entity_loader() (deprecated since PHP 8.0) on every notify
 php_admin_value[error_reporting] = E_ALL & ~E_DEPRECATED
 php_admin_value[opcache.enable] = 1
 php_admin_value[opcache.jit] = disable
-env[WXPAY_APPID] = $WXPAY_APPID
-env[WXPAY_MCH_ID] = $WXPAY_MCH_ID
-env[WXPAY_KEY] = $WXPAY_KEY
-env[WXPAY_BASE_URL] = $WXPAY_BASE_URL
-env[WXPAY_CA_PATH] = $WXPAY_CA_PATH
 env[BENCH_DB] = $DB
 env[BENCH_SDK_LIB] = ${SDK:-none}
 CONF
-"$FPM" -t -R -y "$TMP/php-fpm.conf" -p "$TMP" -d extension="$TMP/libwxpay.so" 2>"$TMP/fpm-test.log" \
-  || { cat "$TMP/fpm-test.log" >&2; die "php-fpm config test failed"; }
-setsid "$FPM" -F -R -y "$TMP/php-fpm.conf" -p "$TMP" -d extension="$TMP/libwxpay.so" >>"$TMP/php-fpm.out" 2>&1 &
-FPM_PID=$!
-PIDS+=("$FPM_PID")
+stack_fpm "$FPM" "$TMP/libwxpay.so"
 
 locations=""
 for script in notify-wxpay notify-php notify-sdk order-wxpay order-curl; do
   locations+="    location = /${script/-//} { include /etc/nginx/fastcgi_params; fastcgi_param SCRIPT_FILENAME $HERE/www/$script.php; fastcgi_pass fpm; }
 "
 done
-cat >"$TMP/nginx.conf" <<CONF
-user root;
-worker_processes 1;
-pid $TMP/nginx.pid;
-error_log $TMP/nginx-error.log warn;
-events { worker_connections 1024; }
-http {
+{
+  stack_nginx_head
+  cat <<CONF
   access_log off;
-  client_body_temp_path $TMP/nginx/body;
-  fastcgi_temp_path $TMP/nginx/fastcgi;
-  proxy_temp_path $TMP/nginx/proxy;
-  uwsgi_temp_path $TMP/nginx/uwsgi;
-  scgi_temp_path $TMP/nginx/scgi;
-  keepalive_requests 1000000;
-  upstream fpm { server unix:$TMP/php-fpm.sock; }
   server {
     listen 127.0.0.1:$PORT;
 $locations  }
 }
 CONF
-"$NGINX" -t -q -e "$TMP/nginx-error.log" -c "$TMP/nginx.conf" -p "$TMP" || die "nginx config test failed"
-setsid "$NGINX" -e "$TMP/nginx-error.log" -c "$TMP/nginx.conf" -p "$TMP" -g 'daemon off;' >>"$TMP/nginx.out" 2>&1 &
-PIDS+=("$!")
+} >"$TMP/nginx.conf"
+stack_nginx "$NGINX"
 for _ in $(seq 100); do [[ -S "$TMP/php-fpm.sock" ]] && curl -s -o /dev/null "$URL/order/wxpay" && break; sleep 0.1; done
 log "nginx $URL -> php-fpm $PHP_VERSION ($WORKERS workers) -> wxpay-mock $WXPAY_BASE_URL; load $(cut -d' ' -f1-3 /proc/loadavg)"
 

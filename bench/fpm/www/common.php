@@ -17,6 +17,16 @@ function bench_env(string $name): string
     return $value;
 }
 
+/** The merchant's client; `$extra` config on top of the mock's merchant. */
+function bench_client(array $extra = []): WxPay\Client
+{
+    return new WxPay\Client([
+        'appid' => bench_env('WXPAY_APPID'),
+        'mch_id' => bench_env('WXPAY_MCH_ID'),
+        'key' => bench_env('WXPAY_KEY'),
+    ] + $extra);
+}
+
 function bench_db(): SQLite3
 {
     static $db = null;

@@ -6,15 +6,11 @@ declare(strict_types=1);
 
 require __DIR__ . '/common.php';
 
-$client = new WxPay\Client([
-    'appid' => bench_env('WXPAY_APPID'),
-    'mch_id' => bench_env('WXPAY_MCH_ID'),
-    'key' => bench_env('WXPAY_KEY'),
+$order = bench_client([
     'base_url' => bench_env('WXPAY_BASE_URL'),
     'ca_path' => bench_env('WXPAY_CA_PATH'),
     'notify_url' => 'https://shop.example/notify',
-]);
-$order = $client->unifiedOrder([
+])->unifiedOrder([
     'body' => 'bench', 'out_trade_no' => 'W' . bin2hex(random_bytes(12)), 'total_fee' => 88,
     'trade_type' => 'NATIVE', 'product_id' => 'sku-1',
 ]);
