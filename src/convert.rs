@@ -128,7 +128,8 @@ fn check_name(name: &[u8]) -> PhpResult<()> {
 /// copy of the array) and hands them to `f`. Ints are formatted into a small stack arena;
 /// JSON texts, and ints beyond the arena, are owned on the side.
 pub fn with_pairs<R>(ht: &ZendHashTable, f: impl FnOnce(&mut [Pair<'_>]) -> R) -> PhpResult<R> {
-    let mut arena = [0u8; 320];
+    // Ints are few (total_fee, a time stamp): the rest go to `owned`.
+    let mut arena = [0u8; 64];
     let mut free: &mut [u8] = &mut arena;
     let mut owned: Vec<(usize, String)> = Vec::new();
     let mut list = PairList::new();
