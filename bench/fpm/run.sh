@@ -11,7 +11,8 @@
 # Prints a table (requests/s, p50, p99); docs/performance.md keeps the figures.
 #
 #   bash bench/fpm/run.sh [SDK_LIB_DIR]
-# Environment: BENCH_SECONDS (10) BENCH_REQUESTS (20000) BENCH_CONNECTIONS (8)
+# Environment: BENCH_SECONDS (10) BENCH_REQUESTS (20000, per run) BENCH_ROUNDS (3)
+# BENCH_CONNECTIONS (8)
 # BENCH_FLAME=out.svg (also record the wxpay notify endpoint with perf and draw a flame
 # graph; needs linux-perf, installed here, and inferno's tools on PATH) BENCH_KEEP=1.
 # Everything it starts runs in its own session and is stopped on exit, also on failure
@@ -22,6 +23,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE=$ROOT/bench/fpm
 SDK=${1:-${SDK:-}}
 SECONDS_PER_RUN=${BENCH_SECONDS:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
 REQUESTS=${BENCH_REQUESTS:-20000}
 CONNECTIONS=${BENCH_CONNECTIONS:-8}
 THREADS=2
@@ -120,31 +122,38 @@ run() {
   log "$name: $out"
 }
 
-for v in "${NOTIFY_VARIANTS[@]}"; do
-  run "notify $v" "/notify/$v" SUCCESS "$TMP/bodies-$v.txt"
-  paid=$(php -r '$db = new SQLite3($argv[1]); echo $db->querySingle("SELECT COUNT(*) FROM orders WHERE status = '"'"'PAID'"'"' AND out_trade_no LIKE '"'"'" . strtoupper($argv[2]) . "%'"'"'");' "$DB" "$v")
-  [[ "$paid" == "$ORDERS" ]] || die "notify $v: $paid of $ORDERS orders marked paid"
+# Rounds of every variant in turn, so that a change of load on a shared machine hits them
+# alike; the report takes each variant's median round.
+for round in $(seq "$ROUNDS"); do
+  log "round $round of $ROUNDS"
+  for v in "${NOTIFY_VARIANTS[@]}"; do
+    run "notify $v" "/notify/$v" SUCCESS "$TMP/bodies-$v.txt"
+    paid=$(php -r '$db = new SQLite3($argv[1]); echo $db->querySingle("SELECT COUNT(*) FROM orders WHERE status = '"'"'PAID'"'"' AND out_trade_no LIKE '"'"'" . strtoupper($argv[2]) . "%'"'"'");' "$DB" "$v")
+    [[ "$paid" == "$ORDERS" ]] || die "notify $v: $paid of $ORDERS orders marked paid"
+  done
+  mock_faults '{"latency_ms": 20, "path": "pay/unifiedorder"}'
+  run "order wxpay (pooled)" /order/wxpay 'weixin://'
+  run "order curl (new handle)" /order/curl 'weixin://'
+  mock_faults '{}'
 done
-
-mock_faults '{"latency_ms": 20, "path": "pay/unifiedorder"}'
-run "order wxpay (pooled)" /order/wxpay 'weixin://'
-run "order curl (new handle)" /order/curl 'weixin://'
-mock_faults '{}'
 
 if [[ -n "${BENCH_FLAME:-}" ]]; then
   command -v inferno-collapse-perf >/dev/null || die "BENCH_FLAME needs inferno-collapse-perf and inferno-flamegraph on PATH (cargo install inferno)"
   workers=$(pgrep -P "$FPM_PID" | paste -sd, -)
   log "recording the wxpay notify endpoint with perf (workers $workers)"
-  perf record -q -F 997 -g -p "$workers" -o "$TMP/perf.data" -- sleep "$SECONDS_PER_RUN" 2>"$TMP/perf.log" &
+  # DWARF unwinding: Debian's PHP has no frame pointers, so -g alone leaves most stacks unknown.
+  perf record -q -F 249 --call-graph dwarf,16384 -p "$workers" -o "$TMP/perf.data" -- sleep "$SECONDS_PER_RUN" 2>"$TMP/perf.log" &
   perf_pid=$!
   sleep 0.5
   BENCH_BODIES=$TMP/bodies-wxpay.txt BENCH_EXPECT=SUCCESS BENCH_MAX=0 BENCH_THREADS=$THREADS \
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$((SECONDS_PER_RUN - 1))s" -s "$HERE/wrk.lua" "$URL/notify/wxpay" >/dev/null
   wait "$perf_pid" || die "perf record failed: $(cat "$TMP/perf.log")"
   perf script -i "$TMP/perf.data" 2>/dev/null | inferno-collapse-perf >"$TMP/perf.folded"
-  inferno-flamegraph --title "wxpay notify endpoint: php-fpm workers (nginx, wrk, mock not shown)" \
+  inferno-flamegraph --minwidth 0.5 \
+    --title "wxpay notify endpoint: php-fpm workers (nginx, wrk, mock not shown)" \
     <"$TMP/perf.folded" >"$BENCH_FLAME"
-  log "flame graph: $BENCH_FLAME"
+  log "flame graph: $BENCH_FLAME; the workers' time by library:"
+  perf report -i "$TMP/perf.data" --no-children --sort dso -g none --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -n 8 >&2
 fi
 
 php "$HERE/report.php" "$RESULTS" "$PHP_VERSION" "$WORKERS" "$CONNECTIONS"
