@@ -347,6 +347,30 @@ final class Client
     }
 
     /**
+     * Native pay mode 1 (the nativeUrl() QR code): the scan URL endpoint in one call. Verifies
+     * the callback WeChat posts when a payer scans (MD5-signed, whatever `sign_type` says,
+     * for this appid and mch_id, with openid and product_id), calls `$createOrder($callback)`
+     * and returns the MD5-signed XML to echo (with HTTP 200). The callback returns:
+     *
+     * - unifiedOrder parameters (`body`, `out_trade_no`, `total_fee`, …): the order is placed
+     *   with trade_type NATIVE and the callback's product_id and openid (given ones must
+     *   match), and its prepay_id is replied;
+     * - a unifiedOrder answer (it has `prepay_id`, of a NATIVE order): that prepay_id;
+     * - `['result_code' => 'FAIL', 'err_code_des' => 'sold out']`: declined, the text (at
+     *   most 128 bytes) shown to the payer.
+     *
+     * A throw, `false`, any other answer, or a unifiedOrder that fails is a result_code=FAIL
+     * reply with a generic text for the payer (for a refused order WeChat's own err_code_des,
+     * such as 该订单已支付), the reason in PHP's error log. A callback that does not verify is
+     * a return_code=FAIL reply and never reaches `$createOrder`.
+     *
+     * @param callable(array<string, string>): (array<string, string|int|array|null>|false) $createOrder
+     */
+    public function handleScanCallback(string $body, callable $createOrder): string
+    {
+    }
+
+    /**
      * The v2 calls. Each fills appid, mch_id (sub_*), nonce_str, sign_type and sign (and
      * notify_url / spbill_create_ip where needed), checks required fields, posts over
      * pooled HTTPS, verifies the signed answer and returns its fields.

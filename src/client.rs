@@ -18,7 +18,7 @@ use ext_php_rs::types::{ZendCallable, Zval};
 use std::time::Duration;
 use std::time::{SystemTime, UNIX_EPOCH};
 use wxpay_core::client::Settlement;
-use wxpay_core::{Api, Client as CoreClient, Config, Error, invoke, nonce, notify};
+use wxpay_core::{Api, Client as CoreClient, Config, Error, invoke, nonce, notify, scan};
 
 /// A merchant's client. The key is a plain Rust field, invisible to PHP: not a property,
 /// so `var_dump`, `var_export`, `json_encode` and `(array)` cannot show it; the class is
@@ -172,6 +172,41 @@ impl Client {
             handlers::call(&onRefund, vec![&fields])
         });
         handlers::reply(&handled, "handleRefundNotify")
+    }
+
+    /// Native pay mode 1: verifies the callback WeChat posts when a payer scans a
+    /// `nativeUrl()` QR code (MD5, this merchant, openid and product_id present), calls
+    /// `createOrder(array $callback)`, and returns the signed reply to echo. The callback
+    /// returns unifiedOrder parameters (the order is placed for it, trade_type NATIVE with
+    /// the callback's product_id and openid), a unifiedOrder answer (its prepay_id is used),
+    /// or `['result_code' => 'FAIL', 'err_code_des' => '…']` to decline with a text for the
+    /// payer. A throw, `false`, any other answer or a failed unifiedOrder is a FAIL reply with
+    /// a generic text (WeChat's own err_code_des for a refused order), the reason in PHP's
+    /// error log; an unverified callback is a `return_code=FAIL` reply.
+    pub fn handleScanCallback(&self, body: BinarySlice<u8>, createOrder: ZendCallable) -> String {
+        let handled = scan::handle(
+            &body,
+            self.config(),
+            |callback| {
+                let mut fields = Zval::new();
+                fields.set_hashtable(array(callback));
+                let returned = handlers::call_for_value(&createOrder, vec![&fields])?;
+                match returned.array() {
+                    Some(answer) => convert::owned_params(answer).map_err(handlers::message_of),
+                    None if returned.is_false() => Err("the callback returned false".into()),
+                    None => Err(format!(
+                        "the callback must return an array (unifiedOrder parameters, its \
+                         answer, or ['result_code' => 'FAIL', 'err_code_des' => …]), {} given",
+                        convert::type_name(&returned)
+                    )),
+                }
+            },
+            |params| self.emit_log(self.core.call(Api::UnifiedOrder, params)),
+        );
+        if let Some(line) = handled.log_line("handleScanCallback") {
+            handlers::log(&line);
+        }
+        handled.reply(self.config())
     }
 
     /// `pay/unifiedorder`: NATIVE (`code_url`), JSAPI (needs `openid`), APP, MWEB.
@@ -357,10 +392,15 @@ impl Client {
     /// Hands the finished call's attempts to the logger, back on PHP's side of the call,
     /// then returns its result (see `logger.rs` for why not during the call).
     fn logged<T>(&self, result: wxpay_core::Result<T>) -> PhpResult<T> {
+        self.emit_log(result).map_err(to_php)
+    }
+
+    /// [`Client::logged`] for a result that stays a core one.
+    fn emit_log<T>(&self, result: wxpay_core::Result<T>) -> wxpay_core::Result<T> {
         if let Some(logger) = &self.logger {
             logger.emit(self.core.take_attempts());
         }
-        result.map_err(to_php)
+        result
     }
 }
 

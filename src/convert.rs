@@ -38,8 +38,11 @@ enum Checked<'a> {
     Json(String),
 }
 
-fn type_name(zv: &Zval) -> &'static str {
+pub fn type_name(zv: &Zval) -> &'static str {
     match zv.get_type() {
+        DataType::String => "string",
+        DataType::Long => "int",
+        DataType::Null => "null",
         DataType::Double => "float",
         DataType::Bool | DataType::True | DataType::False => "bool",
         DataType::Array => "array",

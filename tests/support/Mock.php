@@ -228,6 +228,18 @@ final class Mock
         return $this->control('POST', '/mock/orders/' . rawurlencode($outTradeNo) . '/pay', $body ?: new \stdClass());
     }
 
+    /** The payer scans a native pay mode 1 QR code (POST /mock/scan). @return array<string, mixed> */
+    public function scan(string $url, array $extra = []): array
+    {
+        return $this->control('POST', '/mock/scan', ['url' => $url] + $extra);
+    }
+
+    /** Sets (null: removes) the merchant's native pay mode 1 scan URL (POST /mock/merchant). */
+    public function setScanUrl(?string $url): void
+    {
+        $this->control('POST', '/mock/merchant', ['scan_callback_url' => $url]);
+    }
+
     /** @return array<string, mixed> the mock's view of one order */
     public function order(string $outTradeNo): array
     {

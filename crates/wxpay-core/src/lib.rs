@@ -16,6 +16,7 @@ pub mod nonce;
 pub mod notify;
 pub mod params;
 pub mod qr;
+pub mod scan;
 pub mod sign;
 pub mod xml;
 

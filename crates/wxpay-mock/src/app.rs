@@ -94,6 +94,8 @@ pub struct App {
     pub http: reqwest::Client,
     pub time_scale: f64,
     pub state_file: Option<PathBuf>,
+    /// The merchant's native-pay-mode-1 scan URL (a merchant platform setting).
+    pub scan_url: Mutex<Option<String>>,
 }
 
 /// A poisoned lock only means another request panicked mid-update; the data is still the
@@ -109,6 +111,10 @@ impl App {
 
     pub fn faults(&self) -> MutexGuard<'_, Faults> {
         relock(&self.faults)
+    }
+
+    pub fn scan_url(&self) -> Option<String> {
+        relock(&self.scan_url).clone()
     }
 
     /// A simulated delay, shortened by `--time-scale`.

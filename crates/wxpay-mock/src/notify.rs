@@ -140,7 +140,7 @@ fn spawn(
     });
 }
 
-async fn post(app: &App, url: &str, body: &str) -> (Option<u16>, String, Option<String>) {
+pub async fn post(app: &App, url: &str, body: &str) -> (Option<u16>, String, Option<String>) {
     let sent = app
         .http
         .post(url)

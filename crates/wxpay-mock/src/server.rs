@@ -32,6 +32,11 @@ fn router(app: Arc<App>) -> Router {
         .route("/mock/reset", post(crate::control::reset))
         .route("/mock/stats", get(crate::control::stats))
         .route(
+            "/mock/merchant",
+            get(crate::control::merchant).post(crate::control::set_merchant),
+        )
+        .route("/mock/scan", post(crate::control::scan))
+        .route(
             "/mock/faults",
             get(crate::control::get_faults).post(crate::control::set_faults),
         )

@@ -69,7 +69,7 @@ fn valid_auth_code(code: &str) -> bool {
 
 /// A stable 28-character openid for a simulated payer: derived from the payment code (so
 /// authcodetoopenid and micropay agree) or from the order when no payer is named.
-fn mock_openid(seed: &str) -> String {
+pub(crate) fn mock_openid(seed: &str) -> String {
     format!("oMock{}", &crate::app::hex_sha1(seed.as_bytes())[..23])
 }
 
