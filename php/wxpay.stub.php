@@ -439,6 +439,65 @@ final class Client
     }
 
     /**
+     * Profit sharing (分账). Every call signs with HMAC-SHA256 only: a client configured with
+     * `'sign_type' => 'MD5'` is refused with a ConfigException before anything is sent. The
+     * four under secapi/ (profitSharing, multiProfitSharing, profitSharingFinish,
+     * profitSharingReturn) need the client certificate. `receiver` (add/remove) and
+     * `receivers` (sharing) may be arrays, sent as JSON; they are checked first (type,
+     * account, amounts in whole fen, relation_type, at most 50 receivers). Re-sent after a
+     * transport failure or SYSTEMERROR with identical fields: out_order_no and out_return_no
+     * make a repeat the same request. profitSharingQuery() and
+     * profitSharingOrderAmountQuery() send no appid (WeChat's tables have none).
+     *
+     * @param array<string, string|int|array|null> $params
+     * @return array<string, string>
+     * @throws ConfigException|InvalidArgumentException|HttpException|SignatureException|ApiException|XmlException
+     */
+    public function profitSharingAddReceiver(array $params): array
+    {
+    }
+
+    /** @see profitSharingAddReceiver() */
+    public function profitSharingRemoveReceiver(array $params): array
+    {
+    }
+
+    /** @see profitSharingAddReceiver() */
+    public function profitSharing(array $params): array
+    {
+    }
+
+    /** @see profitSharingAddReceiver() */
+    public function multiProfitSharing(array $params): array
+    {
+    }
+
+    /** @see profitSharingAddReceiver() */
+    public function profitSharingQuery(array $params): array
+    {
+    }
+
+    /** @see profitSharingAddReceiver() */
+    public function profitSharingFinish(array $params): array
+    {
+    }
+
+    /** @see profitSharingAddReceiver() */
+    public function profitSharingReturn(array $params): array
+    {
+    }
+
+    /** @see profitSharingAddReceiver() */
+    public function profitSharingReturnQuery(array $params): array
+    {
+    }
+
+    /** @see profitSharingAddReceiver() */
+    public function profitSharingOrderAmountQuery(array $params): array
+    {
+    }
+
+    /**
      * Any other v2 endpoint (path such as '/pay/somecall'). The answer must be a signed one
      * for this merchant (as every v2 answer is). A path of a known call follows that call's
      * rules; any other path is sent once, and retried (transport failure, SYSTEMERROR) only

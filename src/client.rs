@@ -269,6 +269,64 @@ impl Client {
         self.call(Api::Report, params)
     }
 
+    /// `pay/profitsharingaddreceiver` (HMAC-SHA256 only): `receiver` as an array or JSON.
+    pub fn profitSharingAddReceiver(
+        &self,
+        params: &ZendHashTable,
+    ) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::ProfitSharingAddReceiver, params)
+    }
+
+    /// `pay/profitsharingremovereceiver` (HMAC-SHA256 only).
+    pub fn profitSharingRemoveReceiver(
+        &self,
+        params: &ZendHashTable,
+    ) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::ProfitSharingRemoveReceiver, params)
+    }
+
+    /// `secapi/pay/profitsharing` (client certificate, HMAC-SHA256 only): shares once and
+    /// unfreezes the rest.
+    pub fn profitSharing(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::ProfitSharing, params)
+    }
+
+    /// `secapi/pay/multiprofitsharing` (client certificate, HMAC-SHA256 only).
+    pub fn multiProfitSharing(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::MultiProfitSharing, params)
+    }
+
+    /// `pay/profitsharingquery` (HMAC-SHA256 only; sends no appid).
+    pub fn profitSharingQuery(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::ProfitSharingQuery, params)
+    }
+
+    /// `secapi/pay/profitsharingfinish` (client certificate, HMAC-SHA256 only).
+    pub fn profitSharingFinish(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::ProfitSharingFinish, params)
+    }
+
+    /// `secapi/pay/profitsharingreturn` (client certificate, HMAC-SHA256 only).
+    pub fn profitSharingReturn(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::ProfitSharingReturn, params)
+    }
+
+    /// `pay/profitsharingreturnquery` (HMAC-SHA256 only).
+    pub fn profitSharingReturnQuery(
+        &self,
+        params: &ZendHashTable,
+    ) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::ProfitSharingReturnQuery, params)
+    }
+
+    /// `pay/profitsharingorderamountquery` (HMAC-SHA256 only; sends no appid).
+    pub fn profitSharingOrderAmountQuery(
+        &self,
+        params: &ZendHashTable,
+    ) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::ProfitSharingOrderAmountQuery, params)
+    }
+
     /// Any other v2 endpoint, e.g. `/pay/somecall`: common fields filled, and the answer
     /// must be signed for this merchant. A known path follows its call's rules; any other
     /// is sent once, retried only when `retry` says re-sending it is harmless.

@@ -15,6 +15,7 @@ pub mod log;
 pub mod nonce;
 pub mod notify;
 pub mod params;
+pub mod profitsharing;
 pub mod qr;
 pub mod scan;
 pub mod sign;

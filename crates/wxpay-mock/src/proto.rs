@@ -41,6 +41,16 @@ pub enum Api {
     AuthCodeToOpenid,
     Report,
     GetSignKey,
+    // Profit sharing (docs/protocol.md §15).
+    ProfitSharingAddReceiver,
+    ProfitSharingRemoveReceiver,
+    ProfitSharing,
+    MultiProfitSharing,
+    ProfitSharingQuery,
+    ProfitSharingFinish,
+    ProfitSharingReturn,
+    ProfitSharingReturnQuery,
+    ProfitSharingOrderAmountQuery,
 }
 
 impl Api {
@@ -62,6 +72,15 @@ impl Api {
             (_, "tools/authcodetoopenid") => AuthCodeToOpenid,
             (_, "payitil/report") => Report,
             (Env::Sandbox, "pay/getsignkey") => GetSignKey,
+            (Env::Prod, "pay/profitsharingaddreceiver") => ProfitSharingAddReceiver,
+            (Env::Prod, "pay/profitsharingremovereceiver") => ProfitSharingRemoveReceiver,
+            (Env::Prod, "secapi/pay/profitsharing") => ProfitSharing,
+            (Env::Prod, "secapi/pay/multiprofitsharing") => MultiProfitSharing,
+            (Env::Prod, "pay/profitsharingquery") => ProfitSharingQuery,
+            (Env::Prod, "secapi/pay/profitsharingfinish") => ProfitSharingFinish,
+            (Env::Prod, "secapi/pay/profitsharingreturn") => ProfitSharingReturn,
+            (Env::Prod, "pay/profitsharingreturnquery") => ProfitSharingReturnQuery,
+            (Env::Prod, "pay/profitsharingorderamountquery") => ProfitSharingOrderAmountQuery,
             _ => return None,
         })
     }
@@ -106,7 +125,49 @@ impl Api {
                 "user_ip",
             ],
             GetSignKey => &[],
+            ProfitSharingAddReceiver | ProfitSharingRemoveReceiver => &["receiver"],
+            ProfitSharing | MultiProfitSharing => &["transaction_id", "out_order_no", "receivers"],
+            ProfitSharingQuery => &["transaction_id", "out_order_no"],
+            ProfitSharingFinish => &["transaction_id", "out_order_no", "description"],
+            ProfitSharingReturn => &[
+                "order_id|out_order_no",
+                "out_return_no",
+                "return_account_type",
+                "return_account",
+                "return_amount",
+                "description",
+            ],
+            ProfitSharingReturnQuery => &["order_id|out_order_no", "out_return_no"],
+            ProfitSharingOrderAmountQuery => &["transaction_id"],
         }
+    }
+
+    /// Profit sharing accepts HMAC-SHA256 only; a request without `sign_type` is taken as
+    /// HMAC-SHA256, the only type these calls know (docs/protocol.md §15.2).
+    fn hmac_only(self) -> bool {
+        use Api::*;
+        matches!(
+            self,
+            DownloadFundFlow
+                | ProfitSharingAddReceiver
+                | ProfitSharingRemoveReceiver
+                | ProfitSharing
+                | MultiProfitSharing
+                | ProfitSharingQuery
+                | ProfitSharingFinish
+                | ProfitSharingReturn
+                | ProfitSharingReturnQuery
+                | ProfitSharingOrderAmountQuery
+        )
+    }
+
+    /// Calls whose request and answer have no `appid` (docs/protocol.md §15.2; the
+    /// profitsharingquery answer has one all the same).
+    pub fn without_appid(self) -> bool {
+        matches!(
+            self,
+            Api::GetSignKey | Api::ProfitSharingQuery | Api::ProfitSharingOrderAmountQuery
+        )
     }
 
     /// Fields needed only for some values of others (docs/protocol.md §3.3).
@@ -226,7 +287,7 @@ enum Refusal {
     Lack(Vec<String>),
     BadSignType,
     SandboxMd5Only,
-    FundFlowHmacOnly,
+    HmacOnly,
     BadSign,
 }
 
@@ -244,7 +305,7 @@ impl Refusal {
             Refusal::Lack(names) => format!("缺少参数{}", names.join(",")),
             Refusal::BadSignType => "sign_type参数格式错误".to_owned(),
             Refusal::SandboxMd5Only => "沙箱环境只支持MD5签名".to_owned(),
-            Refusal::FundFlowHmacOnly => "sign_type必须为HMAC-SHA256".to_owned(),
+            Refusal::HmacOnly => "sign_type必须为HMAC-SHA256".to_owned(),
             Refusal::BadSign => "签名错误".to_owned(),
         };
         if api.is_some_and(Api::is_bill) {
@@ -295,9 +356,10 @@ fn parse(
         Refusal::BadXml
     })?);
 
-    let common: &[&str] = match api {
-        Api::GetSignKey => &["mch_id", "nonce_str", "sign"],
-        _ => &["appid", "mch_id", "nonce_str", "sign"],
+    let common: &[&str] = if api.without_appid() {
+        &["mch_id", "nonce_str", "sign"]
+    } else {
+        &["appid", "mch_id", "nonce_str", "sign"]
     };
     let missing: Vec<String> = common
         .iter()
@@ -313,6 +375,7 @@ fn parse(
     let declared = get(&fields, "sign_type");
     let sign_type_sent = declared.is_some();
     let sign_type = match declared {
+        None if api.hmac_only() && api != Api::DownloadFundFlow => SignType::HmacSha256,
         None => SignType::Md5,
         Some(name) => SignType::parse(name).ok_or(Refusal::BadSignType)?,
     };
@@ -325,8 +388,8 @@ fn parse(
     if (env == Env::Sandbox || api == Api::GetSignKey) && sign_type != SignType::Md5 {
         return Err(Refusal::SandboxMd5Only);
     }
-    if api == Api::DownloadFundFlow && sign_type != SignType::HmacSha256 {
-        return Err(Refusal::FundFlowHmacOnly);
+    if api.hmac_only() && sign_type != SignType::HmacSha256 {
+        return Err(Refusal::HmacOnly);
     }
     let key = app.merchant.key(key_env).to_owned();
     if !signature_ok(api, &fields, &key, sign_type) {
@@ -410,7 +473,12 @@ fn check_merchant(app: &App, req: &Req) -> Option<Answer> {
     if req.must("mch_id") != app.merchant.mch_id {
         return Some(Answer::err("MCHID_NOT_EXIST", "商户号不存在"));
     }
-    if req.api != Api::GetSignKey && req.must("appid") != app.merchant.appid {
+    // Calls without appid are checked only when one is sent all the same.
+    let appid_ok = match req.get("appid") {
+        Some(appid) => appid == app.merchant.appid,
+        None => req.api.without_appid(),
+    };
+    if !appid_ok {
         return Some(Answer::err("APPID_MCHID_NOT_MATCH", "appid和mch_id不匹配"));
     }
     None
@@ -431,13 +499,15 @@ fn encode_or_500(fields: &Fields) -> Response {
     }
 }
 
-/// Adds the common fields and the signature to a signed answer.
+/// Adds the common fields (`appid` unless `with_appid` is false) and the signature to a
+/// signed answer.
 pub fn signed_message(
     app: &App,
     key: &str,
     sign_type: SignType,
     fields: Fields,
     bad_sign: bool,
+    with_appid: bool,
 ) -> Fields {
     let mut all = vec![
         kv("return_code", "SUCCESS"),
@@ -446,6 +516,9 @@ pub fn signed_message(
         kv("mch_id", &app.merchant.mch_id),
         kv("nonce_str", crate::app::alnum(32)),
     ];
+    if !with_appid {
+        all.retain(|(k, _)| k != "appid");
+    }
     all.extend(fields);
     let mut signature = sign::sign(&all, key, sign_type).as_str().to_owned();
     if bad_sign {
@@ -473,6 +546,8 @@ fn render(app: &App, req: Option<&Req>, answer: Answer, fault: FaultAction) -> R
                 req.sign_type,
                 fields,
                 fault.bad_sign,
+                // Only the order amount query answers without appid (docs/protocol.md §15.2).
+                req.api != Api::ProfitSharingOrderAmountQuery,
             )),
             None => encode_or_500(&fields),
         },

@@ -98,6 +98,9 @@ pub struct Order {
     /// Reverse calls so far on a `USERPAYING` order (the first one answers `recall=Y`).
     pub reverse_calls: u32,
     pub refunds: Vec<String>,
+    /// Placed with `profit_sharing=Y`: its funds stay frozen for sharing.
+    #[serde(default)]
+    pub profit_sharing: bool,
 }
 
 impl Order {
@@ -179,6 +182,9 @@ pub struct State {
     pub notifies: Vec<NotifyAttempt>,
     /// Auth codes already spent on a micropay (each code is single-use).
     pub used_auth_codes: BTreeMap<String, String>,
+    /// Profit sharing: receivers, sharings, returns.
+    #[serde(default)]
+    pub sharing: crate::api::SharingState,
     /// Bumped by `/mock/reset`, so that retry loops started before it stop.
     #[serde(skip)]
     pub generation: u64,

@@ -2,10 +2,12 @@
 
 mod bill;
 mod pay;
+mod profitsharing;
 mod refund;
 mod tools;
 
 pub use pay::{PayOutcome, PayRequest, mark_paid, paid_fields};
+pub use profitsharing::SharingState;
 pub use refund::schedule as schedule_refund;
 
 use crate::app::App;
@@ -28,6 +30,15 @@ pub fn dispatch(app: &Arc<App>, req: &Req) -> Answer {
         Api::AuthCodeToOpenid => tools::auth_code_to_openid(req),
         Api::Report => tools::report(),
         Api::GetSignKey => tools::get_sign_key(app),
+        Api::ProfitSharingAddReceiver => profitsharing::add_receiver(app, req),
+        Api::ProfitSharingRemoveReceiver => profitsharing::remove_receiver(app, req),
+        Api::ProfitSharing => profitsharing::share(app, req, true),
+        Api::MultiProfitSharing => profitsharing::share(app, req, false),
+        Api::ProfitSharingQuery => profitsharing::query(app, req),
+        Api::ProfitSharingFinish => profitsharing::finish(app, req),
+        Api::ProfitSharingReturn => profitsharing::give_back(app, req),
+        Api::ProfitSharingReturnQuery => profitsharing::return_query(app, req),
+        Api::ProfitSharingOrderAmountQuery => profitsharing::order_amount(app, req),
     }
 }
 
