@@ -498,6 +498,34 @@ final class Client
     }
 
     /**
+     * Coupons (代金券, mmpaymkttransfers/*). Signed with MD5 and without a `sign_type` field,
+     * whatever the client's `sign_type` (WeChat's tables have none; the answers are verified
+     * with MD5 too). sendCoupon() needs the client certificate, fills `openid_count` = 1 (the
+     * only value WeChat takes) and is sent once: it is not re-sent after a transport failure
+     * or SYSTEMERROR, since a repeat may issue a second coupon. Check `ret_code` (SUCCESS or
+     * FAILED) of its answer; a refused coupon is an ApiException (USER_AL_GET_COUPON,
+     * AL_STOCK_OVER, …). couponStock() needs `coupon_stock_id`; couponInfo() needs
+     * `coupon_id`, `openid` and `stock_id`.
+     *
+     * @param array<string, string|int|null> $params
+     * @return array<string, string>
+     * @throws ConfigException|InvalidArgumentException|HttpException|SignatureException|ApiException|XmlException
+     */
+    public function sendCoupon(array $params): array
+    {
+    }
+
+    /** @see sendCoupon() */
+    public function couponStock(array $params): array
+    {
+    }
+
+    /** @see sendCoupon() */
+    public function couponInfo(array $params): array
+    {
+    }
+
+    /**
      * Any other v2 endpoint (path such as '/pay/somecall'). The answer must be a signed one
      * for this merchant (as every v2 answer is). A path of a known call follows that call's
      * rules; any other path is sent once, and retried (transport failure, SYSTEMERROR) only

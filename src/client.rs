@@ -327,6 +327,22 @@ impl Client {
         self.call(Api::ProfitSharingOrderAmountQuery, params)
     }
 
+    /// `mmpaymkttransfers/send_coupon` (client certificate; MD5 without `sign_type`): one
+    /// coupon of a stock to one openid. Sent once, never re-sent blindly.
+    pub fn sendCoupon(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::SendCoupon, params)
+    }
+
+    /// `mmpaymkttransfers/query_coupon_stock` (MD5 without `sign_type`).
+    pub fn couponStock(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::QueryCouponStock, params)
+    }
+
+    /// `mmpaymkttransfers/querycouponsinfo` (MD5 without `sign_type`).
+    pub fn couponInfo(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::QueryCouponsInfo, params)
+    }
+
     /// Any other v2 endpoint, e.g. `/pay/somecall`: common fields filled, and the answer
     /// must be signed for this merchant. A known path follows its call's rules; any other
     /// is sent once, retried only when `retry` says re-sending it is harmless.

@@ -9,7 +9,6 @@ use PHPUnit\Framework\TestCase;
 use WxPay\ApiException;
 use WxPay\Client;
 use WxPay\ConfigException;
-use WxPay\InvalidArgumentException;
 use WxPay\Signer;
 use WxPay\Tests\Support\UsesMock;
 
@@ -64,15 +63,6 @@ final class IntegrationProfitSharingTest extends TestCase
         $this->assertEquals(['type' => 'MERCHANT_ID', 'account' => self::STORE], json_decode($added['receiver'], true));
     }
 
-    private function apiFailure(callable $call): ApiException
-    {
-        try {
-            $call();
-        } catch (ApiException $e) {
-            return $e;
-        }
-        $this->fail('must throw ApiException');
-    }
 
     public function testMultiSharingReturnAndFinishRoundTrip(): void
     {
@@ -199,12 +189,6 @@ final class IntegrationProfitSharingTest extends TestCase
         yield 'profitSharingOrderAmountQuery' => ['profitSharingOrderAmountQuery', ['transaction_id' => '4200000001']];
     }
 
-    private function requestsDuring(callable $call): int
-    {
-        $before = $this->mock->stats()['requests'];
-        $call();
-        return $this->mock->stats()['requests'] - $before - 1;
-    }
 
     /** @dataProvider sharingCalls */
     #[DataProvider('sharingCalls')]
@@ -269,14 +253,6 @@ final class IntegrationProfitSharingTest extends TestCase
     #[DataProvider('badParameters')]
     public function testBadParametersAreRefusedBeforeSending(string $method, array $params, string $message): void
     {
-        $sent = $this->requestsDuring(function () use ($method, $params, $message) {
-            try {
-                $this->client->{$method}($params);
-                $this->fail('must be refused');
-            } catch (InvalidArgumentException $e) {
-                $this->assertStringStartsWith($message, $e->getMessage());
-            }
-        });
-        $this->assertSame(0, $sent, 'refused before sending');
+        $this->assertRefusedBeforeSending(fn () => $this->client->{$method}($params), $message);
     }
 }

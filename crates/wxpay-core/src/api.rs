@@ -39,6 +39,10 @@ pub enum Api {
     ProfitSharingReturn,
     ProfitSharingReturnQuery,
     ProfitSharingOrderAmountQuery,
+    // Coupons (docs/protocol.md §16).
+    SendCoupon,
+    QueryCouponStock,
+    QueryCouponsInfo,
 }
 
 /// How a call signs.
@@ -51,6 +55,9 @@ pub enum Signing {
     /// HMAC-SHA256, the only type WeChat takes: a client configured for MD5 is refused
     /// before anything is sent (profit sharing, docs/protocol.md §15.2).
     HmacOnly,
+    /// MD5 whatever the configuration, and no `sign_type` field: the call has none
+    /// (coupons, docs/protocol.md §16.2).
+    Md5Undeclared,
 }
 
 /// Which identity fields a call sends (`mch_id`, and `sub_mch_id` when configured, always).
@@ -100,7 +107,7 @@ pub struct Spec {
 const BY_TRADE: &[&str] = &["transaction_id", "out_trade_no"];
 
 impl Api {
-    pub const ALL: [Api; 21] = [
+    pub const ALL: [Api; 24] = [
         Api::UnifiedOrder,
         Api::OrderQuery,
         Api::CloseOrder,
@@ -122,6 +129,9 @@ impl Api {
         Api::ProfitSharingReturn,
         Api::ProfitSharingReturnQuery,
         Api::ProfitSharingOrderAmountQuery,
+        Api::SendCoupon,
+        Api::QueryCouponStock,
+        Api::QueryCouponsInfo,
     ];
 
     pub fn spec(self) -> &'static Spec {
@@ -367,7 +377,53 @@ impl Api {
             &[],
             Identity::NoAppid,
         );
+        // Coupons: MD5 without sign_type; no sub_appid in their tables. Sending a coupon is
+        // never re-sent blindly: nothing says WeChat treats a repeated partner_trade_no as
+        // the same request, so a repeat may issue a second coupon (docs/protocol.md §16.3).
+        const fn coupon(
+            name: &'static str,
+            path: &'static str,
+            cert: bool,
+            required: &'static [&'static str],
+            retry_safe: bool,
+        ) -> Spec {
+            Spec {
+                signing: Signing::Md5Undeclared,
+                identity: Identity::NoSubAppid,
+                retry_safe,
+                ..spec(name, path, cert, Reply::Signed, required, &[])
+            }
+        }
+        static SEND_COUPON: Spec = coupon(
+            "send_coupon",
+            "/mmpaymkttransfers/send_coupon",
+            true,
+            &[
+                "coupon_stock_id",
+                "openid_count",
+                "partner_trade_no",
+                "openid",
+            ],
+            false,
+        );
+        static QUERY_COUPON_STOCK: Spec = coupon(
+            "query_coupon_stock",
+            "/mmpaymkttransfers/query_coupon_stock",
+            false,
+            &["coupon_stock_id"],
+            true,
+        );
+        static QUERY_COUPONS_INFO: Spec = coupon(
+            "querycouponsinfo",
+            "/mmpaymkttransfers/querycouponsinfo",
+            false,
+            &["coupon_id", "openid", "stock_id"],
+            true,
+        );
         match self {
+            Api::SendCoupon => &SEND_COUPON,
+            Api::QueryCouponStock => &QUERY_COUPON_STOCK,
+            Api::QueryCouponsInfo => &QUERY_COUPONS_INFO,
             Api::ProfitSharingAddReceiver => &PS_ADD_RECEIVER,
             Api::ProfitSharingRemoveReceiver => &PS_REMOVE_RECEIVER,
             Api::ProfitSharing => &PS_SINGLE,
@@ -406,6 +462,7 @@ impl Api {
 pub fn sign_type_for(api: Option<Api>, config: &Config) -> SignType {
     match api.map(|a| a.spec().signing) {
         Some(Signing::Hmac | Signing::HmacOnly) => SignType::HmacSha256,
+        Some(Signing::Md5Undeclared) => SignType::Md5,
         Some(Signing::Configured) | None => config.sign_type,
     }
 }
@@ -483,7 +540,15 @@ fn fill_identity(fields: &mut Fields, config: &Config, api: Option<Api>) -> Resu
         }
     }
     let sign_type = sign_type_for(api, config);
+    let declared = api.is_none_or(|a| a.spec().signing != Signing::Md5Undeclared);
     match get(fields, "sign_type") {
+        None if !declared => {}
+        Some(v) if !declared => {
+            return Err(Error::InvalidArgument(format!(
+                "sign_type is not a field of {}: it is always signed with MD5, \"{v}\" given",
+                describe(api)
+            )));
+        }
         None => fields.push(("sign_type".into(), sign_type.as_str().into())),
         Some(v) if v == sign_type.as_str() => {}
         Some(v) => {
@@ -517,6 +582,10 @@ fn fill_defaults(fields: &mut Fields, config: &Config, api: Api) {
     };
     if api == Api::UnifiedOrder {
         default("notify_url", config.notify_url.as_deref());
+    }
+    // "目前支持num=1" (docs/protocol.md §16.1).
+    if api == Api::SendCoupon {
+        default("openid_count", Some("1"));
     }
     // The server's own address is the documented value for NATIVE (docs/protocol.md §3.3); a loopback
     // address is what a server that does not know its public one can say. JSAPI and APP
@@ -819,11 +888,15 @@ mod tests {
             let spec = api.spec();
             assert_eq!(Api::from_path(spec.path), Some(api));
             assert!(spec.path.ends_with(spec.name));
-            assert_eq!(spec.retry_safe, api != Api::Micropay);
-            // Every /secapi/ call needs the certificate, and only fund flow besides.
+            assert_eq!(
+                spec.retry_safe,
+                !matches!(api, Api::Micropay | Api::SendCoupon)
+            );
+            // Every /secapi/ call needs the certificate, and only these two besides.
             assert_eq!(
                 spec.cert,
-                spec.path.starts_with("/secapi/") || api == Api::DownloadFundFlow,
+                spec.path.starts_with("/secapi/")
+                    || matches!(api, Api::DownloadFundFlow | Api::SendCoupon),
                 "{api:?}"
             );
         }
@@ -838,7 +911,8 @@ mod tests {
                 Api::ProfitSharing,
                 Api::MultiProfitSharing,
                 Api::ProfitSharingFinish,
-                Api::ProfitSharingReturn
+                Api::ProfitSharingReturn,
+                Api::SendCoupon
             ]
         );
     }
@@ -1332,6 +1406,79 @@ mod tests {
             )
             .ends_with("profitsharing response has no appid")
         );
+    }
+
+    #[test]
+    fn coupons_are_md5_without_sign_type_for_any_client() {
+        for sign_type in ["MD5", "HMAC-SHA256"] {
+            let c = config(&[("sign_type", sign_type), ("sub_appid", "wxsub")]);
+            let p = prepare(
+                Some(Api::SendCoupon),
+                &c,
+                f(&[
+                    ("coupon_stock_id", "1757"),
+                    ("partner_trade_no", "1000009820141203515766"),
+                    ("openid", "o1"),
+                ]),
+            )
+            .unwrap();
+            assert_eq!(get(&p.fields, "sign_type"), None, "{sign_type}");
+            assert_eq!(get(&p.fields, "openid_count"), Some("1"));
+            assert_eq!(get(&p.fields, "sub_appid"), None);
+            assert_eq!(get(&p.fields, "sign").unwrap().len(), 32);
+            sign::verify(&p.fields, KEY, SignType::Md5).unwrap();
+            // The answer is verified with MD5 too.
+            let answer = [
+                ("return_code", "SUCCESS"),
+                ("appid", "wxd930ea5d5a258f4f"),
+                ("mch_id", "10000100"),
+                ("nonce_str", "n"),
+                ("result_code", "SUCCESS"),
+                ("coupon_stock_id", "1757"),
+                ("coupon_value", "5"),
+            ];
+            let fields = classify(
+                Some(Api::QueryCouponStock),
+                &signed(&answer, KEY, SignType::Md5),
+                &c,
+            )
+            .unwrap();
+            assert_eq!(get(&fields, "coupon_value"), Some("5"));
+            assert!(matches!(
+                classify(
+                    Some(Api::QueryCouponStock),
+                    &signed(&answer, KEY, SignType::HmacSha256),
+                    &c
+                ),
+                Err(Error::Signature(_))
+            ));
+        }
+        let c = config(&[("sign_type", "HMAC-SHA256")]);
+        let refused = [
+            (
+                Api::QueryCouponStock,
+                f(&[("coupon_stock_id", "1757"), ("sign_type", "MD5")]),
+                "sign_type is not a field of query_coupon_stock: it is always signed with MD5, \"MD5\" given",
+            ),
+            (
+                Api::SendCoupon,
+                f(&[
+                    ("coupon_stock_id", "1757"),
+                    ("partner_trade_no", "P1"),
+                    ("openid", "o1"),
+                    ("openid_count", "2"),
+                ]),
+                "openid_count must be one of 1, \"2\" given",
+            ),
+            (
+                Api::QueryCouponsInfo,
+                f(&[("coupon_id", "1442"), ("openid", "o1")]),
+                "stock_id is required by querycouponsinfo",
+            ),
+        ];
+        for (api, params, expected) in refused {
+            assert_eq!(invalid(prepare(Some(api), &c, params)), expected);
+        }
     }
 
     #[test]

@@ -49,6 +49,8 @@ const ENUMS: &[(&str, &[&str])] = &[
     ("tar_type", &["GZIP"]),
     ("profit_sharing", &["Y", "N"]),
     ("return_account_type", &["MERCHANT_ID"]),
+    // Coupons (docs/protocol.md §16.1): "目前支持num=1".
+    ("openid_count", &["1"]),
 ];
 
 /// `"value"` for an error message, shortened so a huge value cannot flood a log.

@@ -160,3 +160,27 @@ pub async fn scan(State(app): AppState, body: Bytes) -> Response {
         ),
     }
 }
+
+/// Every coupon stock.
+pub async fn coupon_stocks(State(app): AppState) -> Response {
+    let stocks: Vec<Value> = app
+        .state()
+        .coupons
+        .stocks
+        .values()
+        .map(|s| json!(s))
+        .collect();
+    Json(stocks).into_response()
+}
+
+/// Creates a coupon stock, as a merchant does on the platform (docs/protocol.md §16.5).
+pub async fn new_coupon_stock(State(app): AppState, body: Bytes) -> Response {
+    let new: crate::api::NewStock = match serde_json::from_slice(&body) {
+        Ok(n) => n,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("bad JSON body: {e}")),
+    };
+    match crate::api::create_stock(&app, new) {
+        Ok(stock) => Json(json!(stock)).into_response(),
+        Err(why) => error(StatusCode::BAD_REQUEST, why),
+    }
+}

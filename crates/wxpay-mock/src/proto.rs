@@ -51,6 +51,10 @@ pub enum Api {
     ProfitSharingReturn,
     ProfitSharingReturnQuery,
     ProfitSharingOrderAmountQuery,
+    // Coupons (docs/protocol.md §16).
+    SendCoupon,
+    QueryCouponStock,
+    QueryCouponsInfo,
 }
 
 impl Api {
@@ -81,6 +85,9 @@ impl Api {
             (Env::Prod, "secapi/pay/profitsharingreturn") => ProfitSharingReturn,
             (Env::Prod, "pay/profitsharingreturnquery") => ProfitSharingReturnQuery,
             (Env::Prod, "pay/profitsharingorderamountquery") => ProfitSharingOrderAmountQuery,
+            (Env::Prod, "mmpaymkttransfers/send_coupon") => SendCoupon,
+            (Env::Prod, "mmpaymkttransfers/query_coupon_stock") => QueryCouponStock,
+            (Env::Prod, "mmpaymkttransfers/querycouponsinfo") => QueryCouponsInfo,
             _ => return None,
         })
     }
@@ -139,7 +146,29 @@ impl Api {
             ],
             ProfitSharingReturnQuery => &["order_id|out_order_no", "out_return_no"],
             ProfitSharingOrderAmountQuery => &["transaction_id"],
+            SendCoupon => &[
+                "coupon_stock_id",
+                "openid_count",
+                "partner_trade_no",
+                "openid",
+            ],
+            QueryCouponStock => &["coupon_stock_id"],
+            QueryCouponsInfo => &["coupon_id", "openid", "stock_id"],
         }
+    }
+
+    /// Coupons are MD5 and have no `sign_type` field: one sent is just another signed field
+    /// (docs/protocol.md §16.2).
+    fn md5_undeclared(self) -> bool {
+        matches!(
+            self,
+            Api::SendCoupon | Api::QueryCouponStock | Api::QueryCouponsInfo
+        )
+    }
+
+    /// Needs the merchant's client certificate: everything under secapi/, and these.
+    fn needs_cert(self, path: &str) -> bool {
+        path.starts_with("secapi/") || matches!(self, Api::DownloadFundFlow | Api::SendCoupon)
     }
 
     /// Profit sharing accepts HMAC-SHA256 only; a request without `sign_type` is taken as
@@ -338,8 +367,7 @@ fn parse(
     body: &[u8],
 ) -> Result<Req, Refusal> {
     // Plain HTTP has no client certificate at all, so enforcement needs --tls.
-    let cert_api = path.starts_with("secapi/") || api == Api::DownloadFundFlow;
-    if cert_api && conn.tls && !conn.client_cert {
+    if api.needs_cert(path) && conn.tls && !conn.client_cert {
         return Err(Refusal::NoCert);
     }
     if method != Method::POST {
@@ -375,6 +403,7 @@ fn parse(
     let declared = get(&fields, "sign_type");
     let sign_type_sent = declared.is_some();
     let sign_type = match declared {
+        _ if api.md5_undeclared() => SignType::Md5,
         None if api.hmac_only() && api != Api::DownloadFundFlow => SignType::HmacSha256,
         None => SignType::Md5,
         Some(name) => SignType::parse(name).ok_or(Refusal::BadSignType)?,

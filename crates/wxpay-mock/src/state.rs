@@ -185,6 +185,9 @@ pub struct State {
     /// Profit sharing: receivers, sharings, returns.
     #[serde(default)]
     pub sharing: crate::api::SharingState,
+    /// Coupon stocks, coupons, sends.
+    #[serde(default)]
+    pub coupons: crate::api::CouponState,
     /// Bumped by `/mock/reset`, so that retry loops started before it stop.
     #[serde(skip)]
     pub generation: u64,

@@ -1,11 +1,13 @@
 //! The API handlers, called after the shared pipeline (`proto`) has validated a request.
 
 mod bill;
+mod coupon;
 mod pay;
 mod profitsharing;
 mod refund;
 mod tools;
 
+pub use coupon::{CouponState, NewStock, create_stock};
 pub use pay::{PayOutcome, PayRequest, mark_paid, paid_fields};
 pub use profitsharing::SharingState;
 pub use refund::schedule as schedule_refund;
@@ -39,6 +41,9 @@ pub fn dispatch(app: &Arc<App>, req: &Req) -> Answer {
         Api::ProfitSharingReturn => profitsharing::give_back(app, req),
         Api::ProfitSharingReturnQuery => profitsharing::return_query(app, req),
         Api::ProfitSharingOrderAmountQuery => profitsharing::order_amount(app, req),
+        Api::SendCoupon => coupon::send(app, req),
+        Api::QueryCouponStock => coupon::stock(app, req),
+        Api::QueryCouponsInfo => coupon::info(app, req),
     }
 }
 
