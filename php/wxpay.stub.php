@@ -352,6 +352,30 @@ final class Client
     }
 
     /**
+     * Native pay mode 1 (the nativeUrl() QR code): the scan URL endpoint in one call. Verifies
+     * the callback WeChat posts when a payer scans (MD5-signed, whatever `sign_type` says,
+     * for this appid and mch_id, with openid and product_id), calls `$createOrder($callback)`
+     * and returns the MD5-signed XML to echo (with HTTP 200). The callback returns:
+     *
+     * - unifiedOrder parameters (`body`, `out_trade_no`, `total_fee`, …): the order is placed
+     *   with trade_type NATIVE and the callback's product_id and openid (given ones must
+     *   match), and its prepay_id is replied;
+     * - a unifiedOrder answer (it has `prepay_id`, of a NATIVE order): that prepay_id;
+     * - `['result_code' => 'FAIL', 'err_code_des' => 'sold out']`: declined, the text (at
+     *   most 128 bytes) shown to the payer.
+     *
+     * A throw, `false`, any other answer, or a unifiedOrder that fails is a result_code=FAIL
+     * reply with a generic text for the payer (for a refused order WeChat's own err_code_des,
+     * such as 该订单已支付), the reason in PHP's error log. A callback that does not verify is
+     * a return_code=FAIL reply and never reaches `$createOrder`.
+     *
+     * @param callable(array<string, string>): (array<string, string|int|array|null>|false) $createOrder
+     */
+    public function handleScanCallback(string $body, callable $createOrder): string
+    {
+    }
+
+    /**
      * The v2 calls. Each fills appid, mch_id (sub_*), nonce_str, sign_type and sign (and
      * notify_url / spbill_create_ip where needed), checks required fields, posts over
      * pooled HTTPS, verifies the signed answer and returns its fields.
@@ -473,6 +497,93 @@ final class Client
 
     /** Query a bank-card transfer (mmpaysptrans/query_bank). @see sendRedpack() */
     public function queryBank(array $params): array
+    {
+    }
+
+    /**
+     * Profit sharing (分账). Every call signs with HMAC-SHA256 only: a client configured with
+     * `'sign_type' => 'MD5'` is refused with a ConfigException before anything is sent. The
+     * four under secapi/ (profitSharing, multiProfitSharing, profitSharingFinish,
+     * profitSharingReturn) need the client certificate. `receiver` (add/remove) and
+     * `receivers` (sharing) may be arrays, sent as JSON; they are checked first (type,
+     * account, amounts in whole fen, relation_type, at most 50 receivers). Re-sent after a
+     * transport failure or SYSTEMERROR with identical fields: out_order_no and out_return_no
+     * make a repeat the same request. profitSharingQuery() and
+     * profitSharingOrderAmountQuery() send no appid (WeChat's tables have none).
+     *
+     * @param array<string, string|int|array|null> $params
+     * @return array<string, string>
+     * @throws ConfigException|InvalidArgumentException|HttpException|SignatureException|ApiException|XmlException
+     */
+    public function profitSharingAddReceiver(array $params): array
+    {
+    }
+
+    /** @see profitSharingAddReceiver() */
+    public function profitSharingRemoveReceiver(array $params): array
+    {
+    }
+
+    /** @see profitSharingAddReceiver() */
+    public function profitSharing(array $params): array
+    {
+    }
+
+    /** @see profitSharingAddReceiver() */
+    public function multiProfitSharing(array $params): array
+    {
+    }
+
+    /** @see profitSharingAddReceiver() */
+    public function profitSharingQuery(array $params): array
+    {
+    }
+
+    /** @see profitSharingAddReceiver() */
+    public function profitSharingFinish(array $params): array
+    {
+    }
+
+    /** @see profitSharingAddReceiver() */
+    public function profitSharingReturn(array $params): array
+    {
+    }
+
+    /** @see profitSharingAddReceiver() */
+    public function profitSharingReturnQuery(array $params): array
+    {
+    }
+
+    /** @see profitSharingAddReceiver() */
+    public function profitSharingOrderAmountQuery(array $params): array
+    {
+    }
+
+    /**
+     * Coupons (代金券, mmpaymkttransfers/*). Signed with MD5 and without a `sign_type` field,
+     * whatever the client's `sign_type` (WeChat's tables have none; the answers are verified
+     * with MD5 too). sendCoupon() needs the client certificate, fills `openid_count` = 1 (the
+     * only value WeChat takes) and is sent once: it is not re-sent after a transport failure
+     * or SYSTEMERROR, since a repeat may issue a second coupon. Check `ret_code` (SUCCESS or
+     * FAILED) of its answer; a refused coupon is an ApiException (USER_AL_GET_COUPON,
+     * AL_STOCK_OVER, …). couponStock() needs `coupon_stock_id`; couponInfo() needs
+     * `coupon_id`, `openid` and `stock_id`.
+     *
+     * @param array<string, string|int|null> $params
+     * @return array<string, string>
+     * @throws ConfigException|InvalidArgumentException|HttpException|SignatureException|ApiException|XmlException
+     */
+    public function sendCoupon(array $params): array
+    {
+    }
+
+    /** @see sendCoupon() */
+    public function couponStock(array $params): array
+    {
+    }
+
+    /** @see sendCoupon() */
+    public function couponInfo(array $params): array
     {
     }
 

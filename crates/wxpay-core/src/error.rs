@@ -78,6 +78,9 @@ pub const RETRYABLE_ERR_CODES: &[&str] = &[
     "BANKERROR",
     "FREQUENCY_LIMITED",
     "INVALID_REQ_TOO_MUCH",
+    // send_coupon's "网络环境不佳，请重试" and "超过发放频率限制，请稍后再试" (docs/protocol.md §16.4).
+    "NETWORK ERROR",
+    "FREQ_OVER_LIMIT",
 ];
 
 impl ApiError {

@@ -5,7 +5,7 @@
 use crate::config::{self, Config};
 use crate::crypto;
 use crate::error::{ApiError, Error, Result};
-use crate::sign;
+use crate::sign::{self, SignType};
 use crate::xml;
 
 pub type Fields = Vec<(String, String)>;
@@ -55,12 +55,27 @@ pub fn check_merchant<K: AsRef<str>, V: AsRef<str>>(
     config: &Config,
     what: &str,
 ) -> Result<()> {
+    check_merchant_ids(fields, config, what, true)
+}
+
+/// [`check_merchant`]; with `all` false only `mch_id` must be present, `appid` and
+/// `sub_mch_id` are checked when they are (answers of calls that send no appid,
+/// docs/protocol.md §15.2).
+pub fn check_merchant_ids<K: AsRef<str>, V: AsRef<str>>(
+    fields: &[(K, V)],
+    config: &Config,
+    what: &str,
+    all: bool,
+) -> Result<()> {
     let expected = [
-        ("appid", Some(config.appid.as_str())),
-        ("mch_id", Some(config.mch_id.as_str())),
-        ("sub_mch_id", config.sub_mch_id.as_deref()),
+        ("appid", Some(config.appid.as_str()), all),
+        ("mch_id", Some(config.mch_id.as_str()), true),
+        ("sub_mch_id", config.sub_mch_id.as_deref(), all),
     ];
-    for (name, ours) in expected.into_iter().filter_map(|(n, o)| Some((n, o?))) {
+    for (name, ours, required) in expected
+        .into_iter()
+        .filter_map(|(n, o, r)| Some((n, o?, r)))
+    {
         match get(fields, name) {
             Some(v) if v == ours => {}
             Some(v) => {
@@ -68,9 +83,10 @@ pub fn check_merchant<K: AsRef<str>, V: AsRef<str>>(
                     "{what} is for {name} \"{v}\", this client is configured for \"{ours}\""
                 )));
             }
-            None => {
+            None if required => {
                 return Err(Error::Signature(format!("{what} has no {name}")));
             }
+            None => {}
         }
     }
     Ok(())
@@ -82,7 +98,18 @@ pub fn check_sign<K: AsRef<str>, V: AsRef<str>>(
     config: &Config,
     what: &str,
 ) -> Result<()> {
-    sign::verify(fields, config.key.expose(), config.sign_type)
+    check_sign_as(fields, config, config.sign_type, what)
+}
+
+/// [`check_sign`] with the type a call pins instead of the configured one (coupons: MD5,
+/// docs/protocol.md §16.2).
+pub fn check_sign_as<K: AsRef<str>, V: AsRef<str>>(
+    fields: &[(K, V)],
+    config: &Config,
+    sign_type: SignType,
+    what: &str,
+) -> Result<()> {
+    sign::verify(fields, config.key.expose(), sign_type)
         .map_err(|e| Error::Signature(format!("{what}: {e}")))
 }
 

@@ -30,7 +30,7 @@ pub fn payment(app: &Arc<App>, order: &Order) {
     }
     fields.extend(paid_fields(order));
     let key = app.merchant.key(order.env).to_owned();
-    let message = signed_message(app, &key, order.sign_type, fields, false);
+    let message = signed_message(app, &key, order.sign_type, fields, false, true);
     match xml::encode(&message) {
         Ok(body) => spawn(
             app,
@@ -140,7 +140,7 @@ fn spawn(
     });
 }
 
-async fn post(app: &App, url: &str, body: &str) -> (Option<u16>, String, Option<String>) {
+pub async fn post(app: &App, url: &str, body: &str) -> (Option<u16>, String, Option<String>) {
     let sent = app
         .http
         .post(url)

@@ -98,6 +98,9 @@ pub struct Order {
     /// Reverse calls so far on a `USERPAYING` order (the first one answers `recall=Y`).
     pub reverse_calls: u32,
     pub refunds: Vec<String>,
+    /// Placed with `profit_sharing=Y`: its funds stay frozen for sharing.
+    #[serde(default)]
+    pub profit_sharing: bool,
 }
 
 impl Order {
@@ -182,6 +185,12 @@ pub struct State {
     /// The balance red packets and transfers draw on, and what they paid out.
     #[serde(default)]
     pub ledger: crate::api::Ledger,
+    /// Profit sharing: receivers, sharings, returns.
+    #[serde(default)]
+    pub sharing: crate::api::SharingState,
+    /// Coupon stocks, coupons, sends.
+    #[serde(default)]
+    pub coupons: crate::api::CouponState,
     /// Bumped by `/mock/reset`, so that retry loops started before it stop.
     #[serde(skip)]
     pub generation: u64,
