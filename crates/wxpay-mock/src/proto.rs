@@ -673,8 +673,10 @@ fn check_merchant(app: &App, req: &Req) -> Option<Answer> {
     }
     let appid_ok = match appid {
         Some(name) => req.must(name) == app.merchant.appid,
-        // Calls without appid are checked only when one is sent all the same.
-        None => req.get("appid").is_none_or(|a| a == app.merchant.appid),
+        // Payment calls without appid check one sent all the same; a marketing call ignores
+        // fields it does not sign (docs/protocol.md §12.1).
+        None if req.api.without_appid() => req.get("appid").is_none_or(|a| a == app.merchant.appid),
+        None => true,
     };
     if !appid_ok {
         return Some(Answer::err("APPID_MCHID_NOT_MATCH", "appid和mch_id不匹配"));
