@@ -9,6 +9,7 @@ SOAK_PIDS=()      # session leaders, stopped in reverse order
 SOAK_STOP_HOOKS=() # commands run first on exit (e.g. ask a supervisor not to restart)
 TMP=""
 SAMPLER=""
+DRIVER=""
 PHP_VERSION=$(${PHP:-php} -r 'echo PHP_MAJOR_VERSION, ".", PHP_MINOR_VERSION;')
 
 log() { printf '[%s %s] %s\n' "$SOAK_NAME" "$(date +%H:%M:%S)" "$*" >&2; }
@@ -19,6 +20,7 @@ soak_cleanup() {
   trap - EXIT INT TERM
   for hook in "${SOAK_STOP_HOOKS[@]}"; do eval "$hook" || true; done
   [[ -n "$SAMPLER" ]] && kill "$SAMPLER" 2>/dev/null || true
+  [[ -n "$DRIVER" ]] && kill "$DRIVER" 2>/dev/null || true
   for ((i = ${#SOAK_PIDS[@]} - 1; i >= 0; i--)); do
     pid=${SOAK_PIDS[i]}
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
@@ -250,10 +252,13 @@ soak_rss_start() {
 # soak_drive NICE: soak/driver.php with $TMP/driver.json; sets DRIVER_RC.
 soak_drive() {
   log "driving $REQUESTS shop requests, concurrency $CONCURRENCY (bounded to ${MAX_SECONDS}s)"
-  set +e
-  nice -n "$1" php "$ROOT/soak/driver.php" "$TMP/driver.json" 2> >(tee "$TMP/driver.log" >&2)
-  DRIVER_RC=$?
-  set -e
+  # In the background, so that a signal to this script runs its trap at once (bash runs
+  # traps only between foreground commands); the trap stops the driver too.
+  nice -n "$1" php "$ROOT/soak/driver.php" "$TMP/driver.json" 2> >(tee "$TMP/driver.log" >&2) &
+  DRIVER=$!
+  DRIVER_RC=0
+  wait "$DRIVER" || DRIVER_RC=$?
+  DRIVER=""
 }
 
 # soak_finish KIND: the last RSS sample, then soak/report.php (figures, checks, the JSON in
