@@ -108,10 +108,16 @@ fuzz:
 
 # Hardening checks, not part of `make test` (minutes each); figures in soak/RESULTS.md.
 # soak: the running PHP's php-fpm (4 static workers) + nginx + wxpay-mock with faults,
-# ≥ 100,000 requests. leaks: 10^6 calls per primitive (RSS growth), PHPUnit under valgrind.
-.PHONY: soak leaks
-soak: dev-ini
+# ≥ 100,000 requests. soak-cluster: the same shop on MariaDB with two php-fpm nodes behind one
+# nginx upstream; workers SIGKILLed mid-transaction, MariaDB restarted and crashed, deadlocks;
+# every paid order applied exactly once. leaks: 10^6 calls per primitive (RSS growth),
+# PHPUnit under valgrind.
+.PHONY: soak soak-cluster leaks
+soak: deps dev-ini
 	PHPRC=$(DEV_INI) PHP_INI_SCAN_DIR=$(DEV_INI)/conf.d bash soak/run.sh
+
+soak-cluster: deps dev-ini
+	PHPRC=$(DEV_INI) PHP_INI_SCAN_DIR=$(DEV_INI)/conf.d bash soak/cluster.sh
 
 leaks: dev-ini
 	PHPRC=$(DEV_INI) PHP_INI_SCAN_DIR=$(DEV_INI)/conf.d bash soak/leaks.sh

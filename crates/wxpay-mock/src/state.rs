@@ -166,6 +166,9 @@ pub struct NotifyAttempt {
     pub url: String,
     /// 1 for the first delivery.
     pub attempt: u32,
+    /// Which of the attempt's simultaneous copies (fault `notify_copies`); 1 normally.
+    #[serde(default = "first_copy")]
+    pub copy: u32,
     /// Beijing time, `yyyy-MM-dd HH:mm:ss`.
     pub time: String,
     pub time_ms: u64,
@@ -173,6 +176,10 @@ pub struct NotifyAttempt {
     pub reply: String,
     pub error: Option<String>,
     pub ok: bool,
+}
+
+fn first_copy() -> u32 {
+    1
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
