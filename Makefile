@@ -69,8 +69,18 @@ demo: build dev-ini
 shop: build dev-ini
 	PHPRC=$(DEV_INI) PHP_INI_SCAN_DIR=$(DEV_INI)/conf.d WXPAY_EXT=$(DEBUG_EXT) WXPAY_MOCK_BIN=$(WXPAY_MOCK_BIN_DEBUG) bash examples/shop.sh
 
+# P1-P5 without OPcache, with OPcache (the targets are judged there) and with the tracing
+# JIT (bench/run.sh); figures and targets in docs/performance.md.
 bench: release dev-ini
-	WXPAY_MOCK_BIN=$(WXPAY_MOCK_BIN_RELEASE) $(call PHP_DEV,$(RELEASE_EXT)) bench/bench.php
+	PHPRC=$(DEV_INI) PHP_INI_SCAN_DIR=$(DEV_INI)/conf.d WXPAY_MOCK_BIN=$(WXPAY_MOCK_BIN_RELEASE) \
+	  bash bench/run.sh $(PHP) -d extension=$(RELEASE_EXT)
+
+# nginx + php-fpm + wrk on loopback (bench/fpm/run.sh; as root it installs what it needs):
+# notify and order endpoints, wxpay vs hand-written PHP vs the official SDK, whose lib/
+# directory is given as SDK=/path/to/sdk/lib (not part of this repository).
+.PHONY: bench-fpm
+bench-fpm: release
+	bash bench/fpm/run.sh $(SDK)
 
 # For the PHP that $(PHP_CONFIG) names: the .so into its extension dir, enabled for every
 # SAPI with phpenmod where Debian's layout exists, otherwise the ini line to add is printed.
@@ -96,7 +106,7 @@ clean:
 # Short fuzzing pass (fuzz/README.md), not part of `make test`. cargo-fuzz needs nightly
 # flags; RUSTC_BOOTSTRAP=1 lets the stable toolchain take them. One target at a time, niced.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := xml_decode xml_fast_path payment_notify refund_notify bill_parse classify
+FUZZ_TARGETS := xml_decode xml_fast_path encode_signed payment_notify refund_notify bill_parse classify
 .PHONY: fuzz
 fuzz:
 	@cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked

@@ -7,7 +7,8 @@
  *
  * P4  500 sequential orderquery calls over HTTPS: the extension (pooled keep-alive
  *     connections) vs the official SDK's way (PHP builds the XML, MD5-signs, new curl handle
- *     per call, parses and verifies the answer) and vs the same PHP with one reused handle.
+ *     per call, parses and verifies the answer; target >= 3x) and vs the same PHP with one
+ *     reused handle (target >= 1.5x).
  * P5  queryOrders() of 200 orders with 20 ms mock latency vs a sequential orderQuery loop.
  *
  * Every answer is checked (signature, fields) and the mock's request counter must grow by
@@ -144,9 +145,9 @@ try {
         $connections['reused']
     );
     row('P4 orderquery HTTPS: PHP new curl handle/call', $p4['new'], $p4['ext'], 1 / 3);
-    printf("%-44s %.1fx throughput (target >= 3x)\n", '', $p4['new'] / $p4['ext']);
-    row('P4 orderquery HTTPS: PHP one reused handle', $p4['reused'], $p4['ext'], 1.0);
-    printf("%-44s %.1fx throughput (target >= 1x)\n", '', $p4['reused'] / $p4['ext']);
+    printf("%-48s %.1fx throughput (target >= 3x)\n", '', $p4['new'] / $p4['ext']);
+    row('P4 orderquery HTTPS: PHP one reused handle', $p4['reused'], $p4['ext'], 1 / 1.5);
+    printf("%-48s %.2fx throughput (target >= 1.5x)\n", '', $p4['reused'] / $p4['ext']);
 
     // ---- P5: queryOrders vs a sequential loop, with 20 ms latency per orderquery.
     $numbers = [];
@@ -187,7 +188,7 @@ try {
         $conUs / 1000
     );
     row('P5 queryOrders(200) vs loop, µs/order', $seqUs / NET_QUERY_ORDERS, $conUs / NET_QUERY_ORDERS, 0.1);
-    printf("%-44s %.1fx throughput (target >= 10x)\n", '', $seqUs / $conUs);
+    printf("%-48s %.1fx throughput (target >= 10x)\n", '', $seqUs / $conUs);
 } finally {
     $mock->stop();
 }

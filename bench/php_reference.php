@@ -47,7 +47,8 @@ function php_xml_decode(string $xml): array
     return array_map(fn ($v) => is_array($v) ? '' : (string) $v, $data);
 }
 
-function php_handle_notify(string $body, string $key, string $appid, string $mchId): string
+/** The tutorial's notify endpoint; `$onPaid` is the shop's own step (as handleNotify's callback). */
+function php_handle_notify(string $body, string $key, string $appid, string $mchId, ?callable $onPaid = null): string
 {
     $data = php_xml_decode($body);
     if (($data['return_code'] ?? '') !== 'SUCCESS' || !isset($data['sign'])) {
@@ -58,6 +59,9 @@ function php_handle_notify(string $body, string $key, string $appid, string $mch
     }
     if (($data['appid'] ?? '') !== $appid || ($data['mch_id'] ?? '') !== $mchId) {
         return php_fail('not ours');
+    }
+    if ($onPaid !== null && $onPaid($data, ($data['result_code'] ?? '') === 'SUCCESS') === false) {
+        return php_fail('not processed');
     }
     return '<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>';
 }

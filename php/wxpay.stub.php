@@ -202,6 +202,20 @@ final class Xml
     }
 
     /**
+     * Signs and encodes a request body in one call: `<xml>`, the fields in the order they
+     * are signed in (byte order of names), then `sign`; the body `Signer::sign` +
+     * `Xml::encode` give for the sorted fields. Empty values are written, not signed; null
+     * is absent. Refused: a `sign` among the params, a `sign_type` naming another type, and
+     * none with HMAC-SHA256 (WeChat would read the request as MD5).
+     *
+     * @param array<string, string|int|null> $params
+     * @throws InvalidArgumentException
+     */
+    public static function encodeSigned(array $params, #[\SensitiveParameter] string $key, string $signType = 'MD5'): string
+    {
+    }
+
+    /**
      * @return array<string, string>
      * @throws XmlException
      */
@@ -261,6 +275,17 @@ final class Client
      * @throws InvalidArgumentException
      */
     public function sign(array $params): string
+    {
+    }
+
+    /**
+     * `Xml::encodeSigned($params, <this client's key>, <its sign_type>)`: the request body,
+     * signed. Nothing is filled in (appid, mch_id, nonce_str are the caller's).
+     *
+     * @param array<string, string|int|null> $params
+     * @throws InvalidArgumentException
+     */
+    public function buildRequest(array $params): string
     {
     }
 

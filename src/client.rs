@@ -7,7 +7,7 @@ use crate::convert;
 use crate::exceptions::{PhpResult, exception_object, to_php};
 use crate::handlers;
 use crate::logger::Logger;
-use crate::primitives::{sign_params, verify_params};
+use crate::primitives::{encode_signed_params, sign_params, verify_params};
 use ext_php_rs::binary::Binary;
 use ext_php_rs::binary_slice::BinarySlice;
 use ext_php_rs::boxed::ZBox;
@@ -99,6 +99,12 @@ impl Client {
         sign_params(params, self.config().key.expose(), self.config().sign_type)
     }
 
+    /// Signs and encodes a request body with this merchant's key and sign type, as
+    /// `Xml::encodeSigned` does.
+    pub fn buildRequest(&self, params: &ZendHashTable) -> PhpResult<convert::PhpStr> {
+        encode_signed_params(params, self.config().key.expose(), self.config().sign_type)
+    }
+
     /// Verifies `params['sign']` with this merchant's key and pinned sign type.
     pub fn verify(&self, params: &ZendHashTable) -> PhpResult<bool> {
         verify_params(params, self.config().key.expose(), self.config().sign_type)
@@ -141,16 +147,14 @@ impl Client {
     /// this appid and mch_id, with a real payment's fields. Throws otherwise.
     pub fn parseNotify(&self, body: BinarySlice<u8>) -> PhpResult<ZBox<ZendHashTable>> {
         let fields = notify::parse_payment(&body, self.config()).map_err(to_php)?;
-        Ok(convert::fields_to_array(
-            fields.iter().map(|(k, v)| (*k, v.as_ref())),
-        ))
+        Ok(convert::decoded_to_array(&fields))
     }
 
     /// Parses a refund notification: decrypts `req_info` with the key; the envelope fields
     /// sent, then the decrypted ones (`notify::parse_refund`).
     pub fn parseRefundNotify(&self, body: BinarySlice<u8>) -> PhpResult<ZBox<ZendHashTable>> {
         let fields = notify::parse_refund(&body, self.config()).map_err(to_php)?;
-        Ok(array(&fields))
+        Ok(convert::decoded_to_array(&fields))
     }
 
     /// Verifies a payment notify (as `parseNotify`), calls `onPaid(array $notify, bool
@@ -161,9 +165,7 @@ impl Client {
     pub fn handleNotify(&self, body: BinarySlice<u8>, onPaid: ZendCallable) -> String {
         let handled = notify::handle_payment(&body, self.config(), |n| {
             let mut fields = Zval::new();
-            fields.set_hashtable(convert::fields_to_array(
-                n.fields.iter().map(|(k, v)| (*k, v.as_ref())),
-            ));
+            fields.set_hashtable(convert::decoded_to_array(&n.fields));
             handlers::call(&onPaid, vec![&fields, &n.paid])
         });
         handlers::reply(&handled, "handleNotify")
@@ -174,7 +176,7 @@ impl Client {
     pub fn handleRefundNotify(&self, body: BinarySlice<u8>, onRefund: ZendCallable) -> String {
         let handled = notify::handle_refund(&body, self.config(), |f| {
             let mut fields = Zval::new();
-            fields.set_hashtable(array(f));
+            fields.set_hashtable(convert::decoded_to_array(f));
             handlers::call(&onRefund, vec![&fields])
         });
         handlers::reply(&handled, "handleRefundNotify")
@@ -402,7 +404,7 @@ impl Client {
         let path = convert::text("path", &path)?;
         let fields = convert::owned_params(params)?;
         let answer = self.logged(self.core.request(path, fields, cert, retry))?;
-        Ok(array(&answer))
+        Ok(convert::decoded_to_array(&answer))
     }
 
     /// Queries many orders concurrently. Every distinct number gets an entry, in the order
@@ -428,7 +430,7 @@ impl Client {
             let value: Zval = match result {
                 Ok(fields) => {
                     let mut zv = Zval::new();
-                    zv.set_hashtable(array(&fields));
+                    zv.set_hashtable(convert::decoded_to_array(&fields));
                     zv
                 }
                 Err(e) => exception_object(&e).map_err(|e| {
@@ -501,7 +503,7 @@ impl Client {
     fn call(&self, api: Api, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
         let fields = convert::owned_params(params)?;
         let answer = self.logged(self.core.call(api, fields))?;
-        Ok(array(&answer))
+        Ok(convert::decoded_to_array(&answer))
     }
 
     fn download(&self, api: Api, params: &ZendHashTable) -> PhpResult<Binary<u8>> {

@@ -2,12 +2,14 @@
 //! copying keys or string values: a `HashMap<String,String>` binding made signing slower
 //! than plain PHP (measured with perf).
 
+use crate::engine;
 use crate::exceptions::{PhpResult, invalid};
 use ext_php_rs::boxed::ZBox;
+use ext_php_rs::ffi;
 use ext_php_rs::flags::DataType;
-use ext_php_rs::types::{ZendHashTable, Zval};
+use ext_php_rs::types::{ZendHashTable, ZendStr, Zval};
 use std::borrow::Cow;
-use wxpay_core::sign::Pair;
+use wxpay_core::sign::{Pair, PairList};
 
 /// Parameters whose value may be given as an array; they are sent as JSON text
 /// (profit sharing's receivers: docs/protocol.md §15.1).
@@ -130,13 +132,14 @@ fn check_name(name: &[u8]) -> PhpResult<()> {
 /// copy of the array) and hands them to `f`. Ints are formatted into a small stack arena;
 /// JSON texts, and ints beyond the arena, are owned on the side.
 pub fn with_pairs<R>(ht: &ZendHashTable, f: impl FnOnce(&mut [Pair<'_>]) -> R) -> PhpResult<R> {
-    let mut arena = [0u8; 320];
+    // Ints are few (total_fee, a time stamp): the rest go to `owned`.
+    let mut arena = [0u8; 64];
     let mut free: &mut [u8] = &mut arena;
     let mut owned: Vec<(usize, String)> = Vec::new();
-    let mut pairs: Vec<Pair<'_>> = Vec::with_capacity(ht.nNumOfElements as usize);
+    let mut list = PairList::new();
     for_each_checked(ht, |name, value| {
         match value {
-            Checked::Bytes(b) => pairs.push((name, b)),
+            Checked::Bytes(b) => list.push((name, b)),
             Checked::Int(n) => {
                 let mut buf = [0; 20];
                 let digits = format_int(n, &mut buf);
@@ -144,23 +147,24 @@ pub fn with_pairs<R>(ht: &ZendHashTable, f: impl FnOnce(&mut [Pair<'_>]) -> R) -
                     let (slot, rest) = std::mem::take(&mut free).split_at_mut(digits.len());
                     slot.copy_from_slice(digits);
                     free = rest;
-                    pairs.push((name, slot));
+                    list.push((name, slot));
                 } else {
-                    owned.push((pairs.len(), n.to_string()));
-                    pairs.push((name, b""));
+                    owned.push((list.len(), n.to_string()));
+                    list.push((name, b""));
                 }
             }
             Checked::Json(text) => {
-                owned.push((pairs.len(), text));
-                pairs.push((name, b""));
+                owned.push((list.len(), text));
+                list.push((name, b""));
             }
         }
         Ok(())
     })?;
+    let pairs = list.as_mut_slice();
     for (at, text) in &owned {
         pairs[*at].1 = text.as_bytes();
     }
-    Ok(f(&mut pairs))
+    Ok(f(pairs))
 }
 
 /// Visits a parameter array in order with each (name, value bytes), applying the value
@@ -343,6 +347,27 @@ pub fn fields_to_array<'a>(
     for (k, v) in fields {
         // Only the value's conversion can fail, and a string's cannot.
         let _ = ht.insert(k, v);
+    }
+    ht
+}
+
+/// Builds a PHP array from fields as the XML decoder gives them: names unique (the decoder
+/// refuses a repeated field) and field names (`xml::is_field_name`: never numeric, so PHP's
+/// symbol-table conversion never applies). Entries are added without a lookup, keys come
+/// from the engine's interned strings where it has them ([`engine::key_string`]).
+pub fn decoded_to_array<K: AsRef<str>, V: AsRef<str>>(fields: &[(K, V)]) -> ZBox<ZendHashTable> {
+    let mut ht = ZendHashTable::with_capacity(u32::try_from(fields.len()).unwrap_or(u32::MAX));
+    for (name, value) in fields {
+        let (name, value) = (name.as_ref().as_bytes(), value.as_ref().as_bytes());
+        debug_assert!(wxpay_core::xml::is_field_name(name));
+        let mut zv = Zval::new();
+        zv.set_zend_string(ZendStr::new(value, false));
+        let key = engine::key_string(name);
+        // SAFETY: a live table and key; the table takes the value and its own reference to
+        // a key that is not interned (ours is released when `key` drops).
+        unsafe { ffi::zend_hash_add_new(&raw mut *ht, key.as_ptr().cast_mut(), &raw mut zv) };
+        // The table owns the value now.
+        std::mem::forget(zv);
     }
     ht
 }

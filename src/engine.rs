@@ -3,7 +3,9 @@
 //! `cargo php stubs` loads it without PHP (Rust calls external functions through the GOT,
 //! so they do not bind lazily).
 
+use ext_php_rs::boxed::ZBox;
 use ext_php_rs::ffi::{zend_class_entry, zend_string, zend_type, zval};
+use ext_php_rs::types::ZendStr;
 use ext_php_rs::zend::ClassEntry;
 use std::ffi::{CStr, c_char, c_void};
 use std::sync::OnceLock;
@@ -60,6 +62,11 @@ struct EngineMd5 {
     finish: Md5FinalFn,
 }
 
+/// `zend_string_init_existing_interned_func_t`: the interned string for these bytes if the
+/// engine has one, else a new, ordinary string; it never adds to the interned table.
+type InitExistingInternedFn =
+    unsafe extern "C" fn(str: *const c_char, size: usize, permanent: bool) -> *mut zend_string;
+
 pub struct Engine {
     pub zend_add_attribute: AddAttributeFn,
     /// `zend_class_entry **spl_ce_RuntimeException`.
@@ -68,6 +75,9 @@ pub struct Engine {
     invalid_argument_exception: *mut *mut zend_class_entry,
     pub arguments: ArgumentRules,
     md5: Option<EngineMd5>,
+    /// `zend_string_init_existing_interned`, a variable the engine (or OPcache) points at
+    /// the handler of the moment; read at each use.
+    init_existing_interned: *mut Option<InitExistingInternedFn>,
 }
 
 // SAFETY: the pointers are addresses of engine globals, fixed for the process.
@@ -117,6 +127,7 @@ pub fn load() -> Result<&'static Engine, String> {
                 )?),
             }
         },
+        init_existing_interned: sym(c"zend_string_init_existing_interned")?.cast(),
         // Optional: without it the portable MD5 is used.
         // SAFETY: the symbols are ext/standard's MD5 functions with these C signatures.
         md5: match (
@@ -134,7 +145,11 @@ pub fn load() -> Result<&'static Engine, String> {
             _ => None,
         },
     };
-    Ok(ENGINE.get_or_init(|| engine))
+    let engine = ENGINE.get_or_init(|| engine);
+    if engine.md5.is_some() {
+        wxpay_core::sign::use_host_md5(engine_md5);
+    }
+    Ok(engine)
 }
 
 pub fn get() -> &'static Engine {
@@ -163,13 +178,13 @@ pub fn invalid_argument_exception() -> &'static ClassEntry {
 fn engine_md5(message: &[u8]) -> [u8; 16] {
     match &get().md5 {
         Some(m) => {
-            let mut ctx = Md5Ctx([0; 256]);
+            let mut ctx = std::mem::MaybeUninit::<Md5Ctx>::uninit();
             let mut digest = [0u8; 16];
-            // SAFETY: a context of sufficient size and alignment, initialised before use.
+            // SAFETY: a context of sufficient size and alignment, initialised by init before use.
             unsafe {
-                (m.init)(&raw mut ctx, std::ptr::null_mut());
-                (m.update)(&raw mut ctx, message.as_ptr().cast(), message.len());
-                (m.finish)(digest.as_mut_ptr(), &raw mut ctx);
+                (m.init)(ctx.as_mut_ptr(), std::ptr::null_mut());
+                (m.update)(ctx.as_mut_ptr(), message.as_ptr().cast(), message.len());
+                (m.finish)(digest.as_mut_ptr(), ctx.as_mut_ptr());
             }
             digest
         }
@@ -177,5 +192,16 @@ fn engine_md5(message: &[u8]) -> [u8; 16] {
     }
 }
 
-/// The MD5 the extension signs with.
-pub const MD5: wxpay_core::sign::Md5Fn = engine_md5;
+/// A key string for `name`: the engine's interned one when it has one (a name used as a
+/// literal in a compiled script), otherwise a new string. Never adds to the interned table,
+/// which attacker-chosen names could otherwise grow for the life of the request.
+pub fn key_string(name: &[u8]) -> ZBox<ZendStr> {
+    // SAFETY: the slot is the engine's variable; when set, it holds a handler with this C
+    // signature that returns a valid string (interned ones are never freed by a release).
+    unsafe {
+        match *get().init_existing_interned {
+            Some(init) => ZBox::from_raw(init(name.as_ptr().cast(), name.len(), false).cast()),
+            None => ZendStr::new(name, false),
+        }
+    }
+}

@@ -4,7 +4,6 @@
 #![allow(non_snake_case)]
 
 use crate::convert::{self, Bytes, PhpStr};
-use crate::engine;
 use crate::exceptions::{PhpResult, invalid, to_php};
 use ext_php_rs::binary_slice::BinarySlice;
 use ext_php_rs::boxed::ZBox;
@@ -28,7 +27,7 @@ pub fn sign_type(name: &[u8]) -> PhpResult<SignType> {
 /// must be `sign_type`.
 pub fn sign_params(params: &ZendHashTable, key: &str, sign_type: SignType) -> PhpResult<PhpStr> {
     convert::with_pairs(params, |pairs| {
-        sign::sign_declared_pairs_using(pairs, key.as_bytes(), sign_type, engine::MD5)
+        sign::sign_declared_pairs(pairs, key.as_bytes(), sign_type)
             .map(|signature| PhpStr::new(signature.as_bytes()))
     })?
     .map_err(to_php)
@@ -37,24 +36,46 @@ pub fn sign_params(params: &ZendHashTable, key: &str, sign_type: SignType) -> Ph
 /// Verifies a parameter array that includes `sign`; `false` for any mismatch.
 pub fn verify_params(params: &ZendHashTable, key: &str, sign_type: SignType) -> PhpResult<bool> {
     convert::with_pairs(params, |pairs| {
-        sign::verify_pairs_using(pairs, key.as_bytes(), sign_type, engine::MD5).is_ok()
+        sign::verify_pairs(pairs, key.as_bytes(), sign_type).is_ok()
+    })
+}
+
+/// Signs a parameter array and encodes it as a request body in one pass
+/// (`sign::encode_signed`): the fields in signing order, then `sign`.
+pub fn encode_signed_params(
+    params: &ZendHashTable,
+    key: &str,
+    sign_type: SignType,
+) -> PhpResult<PhpStr> {
+    with_output(|out| {
+        convert::with_pairs(params, |pairs| {
+            sign::encode_signed(pairs, key.as_bytes(), sign_type, out).map_err(to_php)
+        })?
+    })
+}
+
+/// Runs `write` on a cleared buffer reused across calls, so that encoding allocates only
+/// the PHP string it returns.
+fn with_output(write: impl FnOnce(&mut Vec<u8>) -> PhpResult<()>) -> PhpResult<PhpStr> {
+    thread_local! {
+        static OUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    OUT.with_borrow_mut(|out| {
+        out.clear();
+        write(out)?;
+        Ok(PhpStr::new(out))
     })
 }
 
 /// Encodes a parameter array as `<xml>` with CDATA values, in one pass over the array.
 pub fn encode_params(params: &ZendHashTable) -> PhpResult<PhpStr> {
-    thread_local! {
-        // Reused so that encoding allocates only the PHP string it returns.
-        static OUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-    }
-    OUT.with_borrow_mut(|out| {
-        out.clear();
+    with_output(|out| {
         out.extend_from_slice(b"<xml>");
         convert::for_each_param(params, |name, value| {
             xml::append_field(out, name, value).map_err(|e| invalid(e.to_string()))
         })?;
         out.extend_from_slice(b"</xml>");
-        Ok(PhpStr::new(out))
+        Ok(())
     })
 }
 
@@ -105,12 +126,24 @@ impl Xml {
         encode_params(fields)
     }
 
+    /// Signs and encodes a request body in one pass: `<xml>`, the fields in the order they
+    /// are signed in (byte order of names), then `sign`. The same body as `Signer::sign` +
+    /// `Xml::encode` of the sorted fields. A `sign` among the parameters is refused, as is
+    /// a `sign_type` naming another type, or none with HMAC-SHA256.
+    #[php(defaults(signType = "\"MD5\""))]
+    pub fn encodeSigned(
+        params: &ZendHashTable,
+        key: BinarySlice<u8>,
+        signType: Bytes,
+    ) -> PhpResult<PhpStr> {
+        let key = sign::api_key(&key).map_err(to_php)?;
+        encode_signed_params(params, key, sign_type(signType.0)?)
+    }
+
     /// Decodes a flat document; refuses DOCTYPE, entities, nesting, duplicates, non-UTF-8.
     pub fn decode(xml: BinarySlice<u8>) -> PhpResult<ZBox<ZendHashTable>> {
         let fields = xml::decode(&xml).map_err(|e| to_php(Error::Xml(e)))?;
-        Ok(convert::fields_to_array(
-            fields.iter().map(|(k, v)| (*k, v.as_ref())),
-        ))
+        Ok(convert::decoded_to_array(&fields))
     }
 }
 

@@ -5,7 +5,7 @@
 
 use crate::client::Client;
 use crate::engine;
-use crate::primitives::Signer;
+use crate::primitives::{Signer, Xml};
 use ext_php_rs::class::RegisteredClass;
 use ext_php_rs::ffi;
 use ext_php_rs::types::ZendStr;
@@ -13,13 +13,15 @@ use ext_php_rs::zend::ClassEntry;
 
 /// Every parameter that carries the API key: (class, method, parameter index). A new
 /// method taking a secret is added here and nowhere else.
-fn secret_parameters() -> [(&'static ClassEntry, &'static str, u32); 3] {
+fn secret_parameters() -> [(&'static ClassEntry, &'static str, u32); 4] {
     let client = <Client as RegisteredClass>::get_metadata().ce();
     let signer = <Signer as RegisteredClass>::get_metadata().ce();
+    let xml = <Xml as RegisteredClass>::get_metadata().ce();
     [
         (client, "__construct", 0), // $config
         (signer, "sign", 1),        // $key
         (signer, "verify", 1),      // $key
+        (xml, "encodeSigned", 1),   // $key
     ]
 }
 

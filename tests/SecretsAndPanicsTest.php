@@ -10,6 +10,7 @@ use WxPay\Client;
 use WxPay\ConfigException;
 use WxPay\Signer;
 use WxPay\Tests\Support\Notifies;
+use WxPay\Xml;
 
 /** The API key and the private key never show; a Rust panic never takes PHP down. */
 final class SecretsAndPanicsTest extends TestCase
@@ -109,6 +110,10 @@ final class SecretsAndPanicsTest extends TestCase
         yield 'Signer::sign' => [fn () => Signer::sign($bad, self::API_KEY), 1];
         yield 'Signer::verify' => [fn () => Signer::verify($bad, self::API_KEY, 'HMAC-SHA256'), 1];
         yield 'Client::__construct' => [fn () => new Client(['key' => self::API_KEY]), 0];
+        yield 'Xml::encodeSigned' => [fn () => Xml::encodeSigned($bad, self::API_KEY), 1];
+        yield 'Xml::encodeSigned HMAC without sign_type' => [
+            fn () => Xml::encodeSigned(['a' => '1'], self::API_KEY, 'HMAC-SHA256'), 1,
+        ];
     }
 
     /** @dataProvider callsWithTheKey */
@@ -147,6 +152,7 @@ final class SecretsAndPanicsTest extends TestCase
         sort($marked);
         $this->assertSame([
             'WxPay\\Client::__construct($config)', 'WxPay\\Signer::sign($key)', 'WxPay\\Signer::verify($key)',
+            'WxPay\\Xml::encodeSigned($key)',
         ], $marked);
     }
 

@@ -716,9 +716,7 @@ fn check_required(fields: &[(String, String)], api: Api, config: &Config) -> Res
 fn refuse_duplicates_and_sign(params: &[(String, String)]) -> Result<()> {
     for (i, (name, _)) in params.iter().enumerate() {
         if name == "sign" {
-            return Err(Error::InvalidArgument(
-                "sign is computed by the client and must not be given".into(),
-            ));
+            return Err(Error::InvalidArgument(sign::SIGN_GIVEN.into()));
         }
         if params[..i].iter().any(|(k, _)| k == name) {
             return Err(Error::InvalidArgument(format!(

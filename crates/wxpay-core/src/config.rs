@@ -208,7 +208,10 @@ const USERINFO_RULE: &str = "must not contain a user name or password";
 /// Checks `base_url` / `backup_url` with a real URL parser (the one reqwest uses, so the
 /// host checked is the host called) and returns its normalised form without a trailing `/`.
 fn url(key: &str, value: Option<String>, default: &str) -> Result<String> {
-    let given = value.unwrap_or_else(|| default.to_owned());
+    // The defaults are WeChat's own URLs, checked by a test: not parsed on every construction.
+    let Some(given) = value else {
+        return Ok(default.to_owned());
+    };
     // Text with an `@` may hold a password, even when the parser rejects it.
     let shown = if given.contains('@') {
         "the value is not repeated here: it may hold a password".to_owned()
@@ -599,6 +602,13 @@ mod tests {
         assert_eq!(c.sign_type, SignType::Md5);
         assert_eq!(c.base_url, PRIMARY_URL);
         assert_eq!(c.risk_url, RISK_URL);
+        // The defaults pass the rule a given URL must pass, unchanged.
+        for default in [PRIMARY_URL, BACKUP_URL] {
+            assert_eq!(
+                url("base_url", Some(default.to_owned()), "").as_deref(),
+                Ok(default)
+            );
+        }
         assert_eq!(c.retries, 1);
         assert_eq!(c.deadline, DEFAULT_DEADLINE);
         assert!(c.failover);

@@ -6,9 +6,9 @@ use crate::error::Error;
 use hmac::{KeyInit, Mac};
 use md5::{Digest, Md5};
 use sha2::Sha256;
-use std::cell::RefCell;
 use std::fmt;
 use std::mem::MaybeUninit;
+use std::sync::OnceLock;
 use subtle::ConstantTimeEq;
 
 /// The two v2 algorithms. The wire names are `MD5` and `HMAC-SHA256`.
@@ -103,6 +103,68 @@ impl PartialEq<&str> for Signature {
 /// A field as signed: raw name and value bytes.
 pub type Pair<'a> = (&'a [u8], &'a [u8]);
 
+/// A list of pairs on the stack while it is short (a request has 10–30 fields), moved to
+/// the heap beyond [`PairList::STACK`]: gathering allocates nothing in the common case.
+pub struct PairList<'a> {
+    stack: [MaybeUninit<Pair<'a>>; PairList::STACK],
+    len: usize,
+    heap: Vec<Pair<'a>>,
+}
+
+impl Default for PairList<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'a> PairList<'a> {
+    const STACK: usize = 64;
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn new() -> Self {
+        Self {
+            stack: [const { MaybeUninit::uninit() }; Self::STACK],
+            len: 0,
+            heap: Vec::new(),
+        }
+    }
+
+    #[inline]
+    pub fn push(&mut self, pair: Pair<'a>) {
+        if self.len < Self::STACK {
+            self.stack[self.len].write(pair);
+        } else {
+            if self.heap.is_empty() {
+                let filled = self.stack_slice().to_vec();
+                self.heap = filled;
+            }
+            self.heap.push(pair);
+        }
+        self.len += 1;
+    }
+
+    fn stack_slice(&mut self) -> &mut [Pair<'a>] {
+        let filled = self.len.min(Self::STACK);
+        // SAFETY: the first `filled` slots were written by `push`.
+        unsafe { &mut *(std::ptr::from_mut(&mut self.stack[..filled]) as *mut [Pair<'a>]) }
+    }
+
+    pub fn as_mut_slice(&mut self) -> &mut [Pair<'a>] {
+        if self.len <= Self::STACK {
+            self.stack_slice()
+        } else {
+            &mut self.heap
+        }
+    }
+}
+
 /// Whether a field takes part in the signature (docs/protocol.md §1.1 steps 2–3).
 #[inline]
 pub fn is_signed(name: &[u8], value: &[u8]) -> bool {
@@ -155,14 +217,18 @@ pub fn sort_pairs(pairs: &mut [Pair<'_>]) {
     }
 }
 
-/// Writes the canonical string `k=v&…&key=KEY` of sorted pairs into `out`, which must be
-/// exactly [`canonical_len`] bytes. Pairs that are not signed are skipped; with nothing
-/// signable the string is `key=KEY`.
-fn write_canonical(pairs: &[Pair<'_>], key: &[u8], out: &mut [u8]) {
+/// Writes the canonical string `k=v&…&key=KEY` of sorted pairs into `out`, which must hold
+/// at least [`canonical_len`] bytes, and returns it. Pairs that are not signed are skipped;
+/// with nothing signable the string is `key=KEY`.
+fn write_canonical<'o>(pairs: &[Pair<'_>], key: &[u8], out: &'o mut [MaybeUninit<u8>]) -> &'o [u8] {
     let mut at = 0;
     let mut put = |bytes: &[u8]| {
-        out[at..at + bytes.len()].copy_from_slice(bytes);
-        at += bytes.len();
+        // Checked once per piece: a short `out` panics instead of writing past it.
+        let end = at + bytes.len();
+        let slot = &mut out[at..end];
+        // SAFETY: `slot` is exactly `bytes.len()` writable bytes; the two cannot overlap.
+        unsafe { copy_short(bytes, slot.as_mut_ptr().cast()) };
+        at = end;
     };
     for (name, value) in pairs.iter().filter(|(n, v)| is_signed(n, v)) {
         put(name);
@@ -172,6 +238,40 @@ fn write_canonical(pairs: &[Pair<'_>], key: &[u8], out: &mut [u8]) {
     }
     put(b"key=");
     put(key);
+    // SAFETY: the first `at` bytes were written above.
+    unsafe { std::slice::from_raw_parts(out.as_ptr().cast(), at) }
+}
+
+/// Copies `src` to `dst`. Names and values are mostly under 16 bytes, where a call to
+/// `memcpy` per piece cost more than the copy itself (measured with perf): those are copied
+/// inline as two overlapping words.
+///
+/// # Safety
+/// `dst` is valid for `src.len()` bytes of writes and does not overlap `src`.
+#[inline(always)]
+unsafe fn copy_short(src: &[u8], dst: *mut u8) {
+    let (n, s) = (src.len(), src.as_ptr());
+    // SAFETY: every read is within `src` and every write within the first `n` bytes of
+    // `dst` (the caller's contract); unaligned accesses are used throughout.
+    unsafe {
+        if n >= 16 {
+            std::ptr::copy_nonoverlapping(s, dst, n);
+        } else if n >= 8 {
+            let head = s.cast::<u64>().read_unaligned();
+            let tail = s.add(n - 8).cast::<u64>().read_unaligned();
+            dst.cast::<u64>().write_unaligned(head);
+            dst.add(n - 8).cast::<u64>().write_unaligned(tail);
+        } else if n >= 4 {
+            let head = s.cast::<u32>().read_unaligned();
+            let tail = s.add(n - 4).cast::<u32>().read_unaligned();
+            dst.cast::<u32>().write_unaligned(head);
+            dst.add(n - 4).cast::<u32>().write_unaligned(tail);
+        } else {
+            for i in 0..n {
+                *dst.add(i) = *s.add(i);
+            }
+        }
+    }
 }
 
 fn canonical_len(pairs: &[Pair<'_>], key: &[u8]) -> usize {
@@ -187,13 +287,24 @@ fn canonical_len(pairs: &[Pair<'_>], key: &[u8]) -> usize {
 /// Sorts `pairs` and appends their canonical string to `out`.
 pub fn canonical_into(pairs: &mut [Pair<'_>], key: &[u8], out: &mut Vec<u8>) {
     sort_pairs(pairs);
-    let start = out.len();
-    out.resize(start + canonical_len(pairs, key), 0);
-    write_canonical(pairs, key, &mut out[start..]);
+    let len = canonical_len(pairs, key);
+    out.reserve(len);
+    let written = write_canonical(pairs, key, out.spare_capacity_mut()).len();
+    // SAFETY: `write_canonical` initialised `written` bytes of the spare capacity.
+    unsafe { out.set_len(out.len() + written) };
 }
 
 /// An MD5 implementation: the host (the PHP engine) may bring its own, faster one.
 pub type Md5Fn = fn(&[u8]) -> [u8; 16];
+
+static HOST_MD5: OnceLock<Md5Fn> = OnceLock::new();
+
+/// Makes every MD5 signature and verification of this process use `md5` (the PHP engine's
+/// own, a little faster than the portable one here). Set once, at start; later calls are
+/// ignored.
+pub fn use_host_md5(md5: Md5Fn) {
+    let _ = HOST_MD5.set(md5);
+}
 
 /// The portable MD5.
 pub fn md5(message: &[u8]) -> [u8; 16] {
@@ -202,54 +313,100 @@ pub fn md5(message: &[u8]) -> [u8; 16] {
 
 /// Signs pairs that the caller has gathered (they are sorted in place).
 pub fn sign_pairs(pairs: &mut [Pair<'_>], key: &[u8], sign_type: SignType) -> Signature {
-    sign_pairs_using(pairs, key, sign_type, md5)
-}
-
-/// [`sign_pairs`] with a given MD5 implementation.
-pub fn sign_pairs_using(
-    pairs: &mut [Pair<'_>],
-    key: &[u8],
-    sign_type: SignType,
-    md5: Md5Fn,
-) -> Signature {
     sort_pairs(pairs);
-    let len = canonical_len(pairs, key);
-    thread_local! {
-        // Reused so that signing allocates nothing once warm.
-        static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-    }
-    SCRATCH.with_borrow_mut(|buf| {
-        buf.clear();
-        buf.resize(len, 0);
-        write_canonical(pairs, key, buf);
-        let sig = digest(buf, key, sign_type, md5);
-        // The canonical string holds the key: wipe it before the buffer is reused or freed.
-        wipe(buf);
-        sig
-    })
+    sign_sorted(pairs, key, sign_type)
 }
 
-/// [`sign_pairs_using`] for parameters that may carry their own `sign_type`: it must name
+/// Canonical strings up to this long are built on the stack; longer ones on the heap.
+const STACK_CANONICAL: usize = 2048;
+
+fn sign_sorted(pairs: &[Pair<'_>], key: &[u8], sign_type: SignType) -> Signature {
+    let len = canonical_len(pairs, key);
+    let mut stack = [const { MaybeUninit::<u8>::uninit() }; STACK_CANONICAL];
+    let mut heap = Vec::new();
+    let buf: &mut [MaybeUninit<u8>] = if len <= STACK_CANONICAL {
+        &mut stack
+    } else {
+        heap.reserve_exact(len);
+        heap.spare_capacity_mut()
+    };
+    let message = write_canonical(pairs, key, buf);
+    let sig = digest(message, key, sign_type);
+    // The canonical string holds the key: wipe it before the memory is reused.
+    wipe(&mut buf[..len]);
+    sig
+}
+
+/// [`sign_pairs`] for parameters that may carry their own `sign_type`: it must name
 /// `sign_type` ([`check_declared_type`]), so that nothing is signed that verification with
 /// the same type would refuse.
-pub fn sign_declared_pairs_using(
+pub fn sign_declared_pairs(
     pairs: &mut [Pair<'_>],
     key: &[u8],
     sign_type: SignType,
-    md5: Md5Fn,
 ) -> Result<Signature, Error> {
+    check_declared(pairs, sign_type)?;
+    Ok(sign_pairs(pairs, key, sign_type))
+}
+
+/// [`check_declared_type`] for parameters about to be signed.
+fn check_declared(pairs: &[Pair<'_>], sign_type: SignType) -> Result<(), Error> {
     check_declared_type(pairs, sign_type).map_err(|e| match e {
         VerifyError::SignTypeMismatch { declared, .. } => Error::InvalidArgument(format!(
             "sign_type \"{declared}\" in the parameters differs from {sign_type}, the type they are signed with"
         )),
         other => Error::InvalidArgument(other.to_string()),
-    })?;
-    Ok(sign_pairs_using(pairs, key, sign_type, md5))
+    })
 }
 
-fn digest(message: &[u8], key: &[u8], sign_type: SignType, md5: Md5Fn) -> Signature {
+/// The refusal of a `sign` among parameters to be signed: it is computed and appended.
+pub const SIGN_GIVEN: &str = "sign is computed when the request is signed and must not be given";
+
+/// Signs `pairs` and writes them as a request body in one pass over the sorted fields:
+/// `<xml>`, every field in the order it is signed in (byte order of names; empty values
+/// are written but not signed, as `Signer::sign` + `Xml::encode` do), then `sign`. Names
+/// must have passed [`crate::xml::is_field_name`]; values are checked as
+/// [`crate::xml::append_field`] checks them. `sign` among the pairs is refused (it would go
+/// out twice), as is a `sign_type` naming another type, or none with HMAC-SHA256 (WeChat
+/// reads a request without it as MD5).
+pub fn encode_signed(
+    pairs: &mut [Pair<'_>],
+    key: &[u8],
+    sign_type: SignType,
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
+    if pairs.iter().any(|(name, _)| *name == b"sign") {
+        return Err(Error::InvalidArgument(SIGN_GIVEN.into()));
+    }
+    check_declared(pairs, sign_type)?;
+    let declared = pairs
+        .iter()
+        .any(|(name, value)| *name == b"sign_type" && !value.is_empty());
+    if sign_type == SignType::HmacSha256 && !declared {
+        return Err(Error::InvalidArgument(
+            "sign_type is not among the parameters: WeChat reads a request without it as MD5; \
+             add sign_type HMAC-SHA256"
+                .into(),
+        ));
+    }
+    sort_pairs(pairs);
+    out.extend_from_slice(b"<xml>");
+    for (name, value) in pairs.iter() {
+        crate::xml::append_field(out, name, value)
+            .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    }
+    let signature = sign_sorted(pairs, key, sign_type);
+    crate::xml::append_field(out, b"sign", signature.as_bytes())
+        .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    out.extend_from_slice(b"</xml>");
+    Ok(())
+}
+
+fn digest(message: &[u8], key: &[u8], sign_type: SignType) -> Signature {
     match sign_type {
-        SignType::Md5 => Signature::from_digest(&md5(message)),
+        SignType::Md5 => {
+            Signature::from_digest(&HOST_MD5.get().map_or(md5 as Md5Fn, |f| *f)(message))
+        }
         SignType::HmacSha256 => {
             // HMAC accepts keys of any length, so this cannot fail.
             let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(key)
@@ -260,8 +417,9 @@ fn digest(message: &[u8], key: &[u8], sign_type: SignType, md5: Md5Fn) -> Signat
     }
 }
 
-fn wipe(buf: &mut [u8]) {
-    buf.fill(0);
+fn wipe(buf: &mut [MaybeUninit<u8>]) {
+    // SAFETY: zero bytes written over the slice's own memory (one memset).
+    unsafe { std::ptr::write_bytes(buf.as_mut_ptr(), 0, buf.len()) };
     // The buffer is about to die: make the zeroes observable so they are not optimised away.
     std::hint::black_box(buf);
 }
@@ -277,17 +435,21 @@ pub fn api_key(key: &[u8]) -> Result<&str, Error> {
     std::str::from_utf8(key).map_err(|_| Error::InvalidArgument("key must be UTF-8 text".into()))
 }
 
+fn pair_list<K: AsRef<str>, V: AsRef<str>>(fields: &[(K, V)]) -> PairList<'_> {
+    let mut list = PairList::new();
+    for (k, v) in fields {
+        list.push((k.as_ref().as_bytes(), v.as_ref().as_bytes()));
+    }
+    list
+}
+
 /// Signs any sequence of string-like name/value pairs.
 pub fn sign<K, V>(fields: &[(K, V)], key: &str, sign_type: SignType) -> Signature
 where
     K: AsRef<str>,
     V: AsRef<str>,
 {
-    let mut pairs: Vec<Pair<'_>> = fields
-        .iter()
-        .map(|(k, v)| (k.as_ref().as_bytes(), v.as_ref().as_bytes()))
-        .collect();
-    sign_pairs(&mut pairs, key.as_bytes(), sign_type)
+    sign_pairs(pair_list(fields).as_mut_slice(), key.as_bytes(), sign_type)
 }
 
 /// Why a signature was refused.
@@ -346,16 +508,6 @@ pub fn verify_pairs(
     key: &[u8],
     pinned: SignType,
 ) -> Result<(), VerifyError> {
-    verify_pairs_using(pairs, key, pinned, md5)
-}
-
-/// [`verify_pairs`] with a given MD5 implementation.
-pub fn verify_pairs_using(
-    pairs: &mut [Pair<'_>],
-    key: &[u8],
-    pinned: SignType,
-    md5: Md5Fn,
-) -> Result<(), VerifyError> {
     check_declared_type(pairs, pinned)?;
     let received = match pairs.iter().find(|(name, _)| *name == b"sign") {
         Some((_, s)) if !s.is_empty() => *s,
@@ -367,7 +519,7 @@ pub fn verify_pairs_using(
             pinned,
         });
     }
-    if sign_pairs_using(pairs, key, pinned, md5).matches(received) {
+    if sign_pairs(pairs, key, pinned).matches(received) {
         Ok(())
     } else {
         Err(VerifyError::Mismatch)
@@ -380,11 +532,7 @@ where
     K: AsRef<str>,
     V: AsRef<str>,
 {
-    let mut pairs: Vec<Pair<'_>> = fields
-        .iter()
-        .map(|(k, v)| (k.as_ref().as_bytes(), v.as_ref().as_bytes()))
-        .collect();
-    verify_pairs(&mut pairs, key.as_bytes(), pinned)
+    verify_pairs(pair_list(fields).as_mut_slice(), key.as_bytes(), pinned)
 }
 
 #[cfg(test)]
@@ -421,11 +569,14 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             (seed >> 33) as usize
         };
-        for n in [0, 1, 2, 12, 47, 48, 49, 100] {
+        for n in [0, 1, 2, 12, 47, 48, 49, 100].repeat(30) {
             let names: Vec<Vec<u8>> = (0..n)
                 .map(|_| {
-                    let len = next() % 12;
-                    (0..len).map(|_| b"aB_0z\x00coupon"[next() % 12]).collect()
+                    // Long names sharing long prefixes, and short ones, \0 included.
+                    let len = next() % 24;
+                    (0..len)
+                        .map(|_| b"aB_0z\x00coupon"[next() % if len > 12 { 3 } else { 12 }])
+                        .collect()
                 })
                 .collect();
             let mut pairs: Vec<Pair<'_>> =
@@ -435,6 +586,107 @@ mod tests {
             sort_pairs(&mut pairs);
             assert_eq!(pairs, expected, "{n} pairs");
         }
+    }
+
+    /// `encode_signed`'s plain equivalent: sign, then encode the sorted fields and `sign`.
+    fn sign_then_encode(fields: &[(&str, &str)], key: &str, t: SignType) -> String {
+        let mut sorted = fields.to_vec();
+        sorted.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        let signature = sign(&sorted, key, t);
+        sorted.push(("sign", signature.as_str()));
+        crate::xml::encode(&sorted).unwrap_or_default()
+    }
+
+    fn encoded(fields: &[(&str, &str)], key: &str, t: SignType) -> Result<String, Error> {
+        let mut pairs: Vec<Pair<'_>> = fields
+            .iter()
+            .map(|(k, v)| (k.as_bytes(), v.as_bytes()))
+            .collect();
+        let mut out = Vec::new();
+        encode_signed(&mut pairs, key.as_bytes(), t, &mut out)?;
+        Ok(String::from_utf8(out).unwrap_or_default())
+    }
+
+    #[test]
+    fn encode_signed_is_sign_then_encode_in_signing_order() {
+        let fields = [
+            ("out_trade_no", "A1"),
+            ("body", "咖啡 ]]> & <tag>\r\n"),
+            ("attach", ""),
+            ("appid", "wx1"),
+            ("sign_type", "HMAC-SHA256"),
+        ];
+        let body = encoded(&fields, "K", SignType::HmacSha256).unwrap_or_default();
+        assert_eq!(body, sign_then_encode(&fields, "K", SignType::HmacSha256));
+        assert!(
+            body.starts_with("<xml><appid><![CDATA[wx1]]></appid><attach><![CDATA[]]></attach>")
+        );
+        // What it wrote decodes to the fields it was given, and verifies.
+        let decoded =
+            crate::xml::into_owned(crate::xml::decode(body.as_bytes()).unwrap_or_default());
+        assert_eq!(decoded.len(), fields.len() + 1);
+        assert_eq!(verify(&decoded, "K", SignType::HmacSha256), Ok(()));
+        let md5_fields = [("b", "2"), ("a", "1")];
+        assert_eq!(
+            encoded(&md5_fields, "K", SignType::Md5),
+            Ok(sign_then_encode(&md5_fields, "K", SignType::Md5))
+        );
+    }
+
+    #[test]
+    fn encode_signed_refusals() {
+        let refused = |fields: &[(&str, &str)], t| match encoded(fields, "K", t) {
+            Err(Error::InvalidArgument(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            refused(&[("a", "1"), ("sign", "X")], SignType::Md5),
+            SIGN_GIVEN
+        );
+        assert_eq!(
+            refused(&[("a", "1")], SignType::HmacSha256),
+            "sign_type is not among the parameters: WeChat reads a request without it as MD5; \
+             add sign_type HMAC-SHA256"
+        );
+        assert_eq!(
+            refused(&[("sign_type", "")], SignType::HmacSha256),
+            refused(&[("a", "1")], SignType::HmacSha256)
+        );
+        assert_eq!(
+            refused(&[("sign_type", "MD5")], SignType::HmacSha256),
+            "sign_type \"MD5\" in the parameters differs from HMAC-SHA256, the type they are signed with"
+        );
+        assert_eq!(
+            refused(&[("a", "x\u{1}y")], SignType::Md5),
+            "field \"a\" contains the control character U+0001, which XML cannot carry"
+        );
+    }
+
+    #[test]
+    fn pair_list_keeps_order_past_the_stack() {
+        let names: Vec<String> = (0..150).map(|i| format!("f{i}")).collect();
+        for n in [0, 1, 63, 64, 65, 150] {
+            let mut list = PairList::new();
+            for name in &names[..n] {
+                list.push((name.as_bytes(), b"v"));
+            }
+            assert_eq!(list.len(), n);
+            let got: Vec<&[u8]> = list.as_mut_slice().iter().map(|p| p.0).collect();
+            let expected: Vec<&[u8]> = names[..n].iter().map(|s| s.as_bytes()).collect();
+            assert_eq!(got, expected, "{n} pairs");
+        }
+    }
+
+    #[test]
+    fn long_canonical_strings_sign_as_short_ones_do() {
+        // Past the stack buffer the canonical string is built on the heap: same signature.
+        let long = "x".repeat(3 * STACK_CANONICAL);
+        let fields = [("a", long.as_str()), ("b", "1")];
+        let expected = format!("a={long}&b=1&key=K");
+        assert_eq!(
+            sign(&fields, "K", SignType::Md5).as_str(),
+            Signature::from_digest(&md5(expected.as_bytes())).as_str()
+        );
     }
 
     #[test]
@@ -556,15 +808,15 @@ mod tests {
         );
         // Signing such a message with the other type is refused, naming sign_type.
         let mut pairs = [(&b"a"[..], &b"1"[..]), (b"sign_type", b"MD5")];
-        match sign_declared_pairs_using(&mut pairs, b"key", SignType::HmacSha256, md5) {
+        match sign_declared_pairs(&mut pairs, b"key", SignType::HmacSha256) {
             Err(Error::InvalidArgument(m)) => assert_eq!(
                 m,
                 "sign_type \"MD5\" in the parameters differs from HMAC-SHA256, the type they are signed with"
             ),
             other => panic!("{:?}", other.map(|s| s.as_str().to_owned())),
         }
-        let matching = sign_declared_pairs_using(&mut pairs, b"key", SignType::Md5, md5)
-            .map(|s| s.as_str().to_owned());
+        let matching =
+            sign_declared_pairs(&mut pairs, b"key", SignType::Md5).map(|s| s.as_str().to_owned());
         assert_eq!(
             matching,
             Ok(sign_pairs(&mut pairs, b"key", SignType::Md5)

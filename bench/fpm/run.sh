@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# make bench-fpm: nginx + php-fpm (4 static workers) on loopback, the release extension,
+# wxpay-mock over TLS, load from wrk (Debian's package), each run bounded in requests and
+# seconds. Two endpoints, same logic on every side:
+#   notify  parse, verify, update the order in SQLite, reply: wxpay (handleNotify) vs the
+#           hand-written tutorial code vs the official SDK's WxPayNotify flow (its lib/
+#           directory given as SDK=…; not part of this repository, the column is left out
+#           without it)
+#   order   unifiedOrder against the mock with 20 ms latency: wxpay (pooled connections)
+#           vs curl with a new handle per request
+# Prints a table (requests/s, p50, p99); docs/performance.md keeps the figures.
+#
+#   bash bench/fpm/run.sh [SDK_LIB_DIR]
+# Environment: BENCH_SECONDS (10) BENCH_REQUESTS (20000) BENCH_CONNECTIONS (8)
+# BENCH_FLAME=out.svg (also record the wxpay notify endpoint with perf and draw a flame
+# graph; needs linux-perf, installed here, and inferno's tools on PATH) BENCH_KEEP=1.
+# Everything it starts runs in its own session and is stopped on exit, also on failure
+# (scripts/stack.sh, shared with make soak).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HERE=$ROOT/bench/fpm
+SDK=${1:-${SDK:-}}
+SECONDS_PER_RUN=${BENCH_SECONDS:-10}
+REQUESTS=${BENCH_REQUESTS:-20000}
+CONNECTIONS=${BENCH_CONNECTIONS:-8}
+THREADS=2
+WORKERS=4
+ORDERS=500
+PHP_VERSION=$(${PHP:-php} -r 'echo PHP_MAJOR_VERSION, ".", PHP_MINOR_VERSION;')
+PACKAGES=("php$PHP_VERSION-cli" "php$PHP_VERSION-fpm" "php$PHP_VERSION-sqlite3" "php$PHP_VERSION-curl"
+  "php$PHP_VERSION-xml" "php$PHP_VERSION-opcache" nginx-light wrk curl)
+[[ -n "${BENCH_FLAME:-}" ]] && PACKAGES+=(linux-perf)
+
+STACK_NAME=bench-fpm
+STACK_KEEP=${BENCH_KEEP:-}
+STACK_ROOT=$ROOT
+# shellcheck source=../../scripts/stack.sh
+source "$ROOT/scripts/stack.sh"
+
+if [[ -n "$SDK" ]]; then
+  SDK=$(cd "$SDK" && pwd)
+  [[ -f "$SDK/WxPay.Notify.php" && -f "$SDK/WxPay.Api.php" ]] \
+    || die "$SDK is not the official SDK's lib/ directory (WxPay.Api.php, WxPay.Notify.php)"
+fi
+
+# --- packages ---------------------------------------------------------------------------
+stack_packages "${PACKAGES[@]}"
+stack_servers "$PHP_VERSION"
+
+EXT_SRC=$ROOT/target/release/libwxpay.so
+MOCK_SRC=$ROOT/target/release/wxpay-mock
+[[ -f "$EXT_SRC" && -x "$MOCK_SRC" ]] || die "release build missing ($EXT_SRC, $MOCK_SRC): make release"
+
+stack_tmp
+mkdir -p "$TMP/nginx"
+cp "$EXT_SRC" "$TMP/libwxpay.so"
+cp "$MOCK_SRC" "$TMP/wxpay-mock"
+
+# --- wxpay-mock -------------------------------------------------------------------------
+stack_mock "$TMP/wxpay-mock"
+mock_faults() {
+  curl -sf --cacert "$WXPAY_CA_PATH" -H 'Content-Type: application/json' -X POST -d "$1" \
+    "$WXPAY_BASE_URL/mock/faults" >/dev/null || die "mock faults $1"
+}
+
+NOTIFY_VARIANTS=(wxpay php)
+[[ -n "$SDK" ]] && NOTIFY_VARIANTS+=(sdk)
+DB=$TMP/shop.sqlite
+php "$HERE/gen.php" "$DB" "$TMP" "$ORDERS" "${NOTIFY_VARIANTS[@]}"
+
+PORT=$(stack_free_port)
+URL=http://127.0.0.1:$PORT
+
+# --- php-fpm: OPcache on (as in production), no JIT; the extension loaded in the master ---
+stack_fpm_conf bench "$WORKERS"
+cat >>"$TMP/php-fpm.conf" <<CONF
+request_terminate_timeout = 30s
+; the SDK calls libxml_disable_entity_loader() (deprecated since PHP 8.0) on every notify
+php_admin_value[error_reporting] = E_ALL & ~E_DEPRECATED
+php_admin_value[opcache.enable] = 1
+php_admin_value[opcache.jit] = disable
+env[BENCH_DB] = $DB
+env[BENCH_SDK_LIB] = ${SDK:-none}
+CONF
+stack_fpm "$FPM" "$TMP/libwxpay.so"
+
+locations=""
+for script in notify-wxpay notify-php notify-sdk order-wxpay order-curl; do
+  locations+="    location = /${script/-//} { include /etc/nginx/fastcgi_params; fastcgi_param SCRIPT_FILENAME $HERE/www/$script.php; fastcgi_pass fpm; }
+"
+done
+{
+  stack_nginx_head
+  cat <<CONF
+  access_log off;
+  server {
+    listen 127.0.0.1:$PORT;
+$locations  }
+}
+CONF
+} >"$TMP/nginx.conf"
+stack_nginx "$NGINX"
+for _ in $(seq 100); do [[ -S "$TMP/php-fpm.sock" ]] && curl -s -o /dev/null "$URL/order/wxpay" && break; sleep 0.1; done
+log "nginx $URL -> php-fpm $PHP_VERSION ($WORKERS workers) -> wxpay-mock $WXPAY_BASE_URL; load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# --- runs -------------------------------------------------------------------------------
+RESULTS=$TMP/results.jsonl
+: >"$RESULTS"
+# run NAME PATH EXPECT [BODIES]: a warm-up, then the bounded wrk run; one JSON line kept.
+run() {
+  local name=$1 path=$2 expect=$3 bodies=${4:-} out
+  local warm=(-o /dev/null)
+  [[ -n "$bodies" ]] && warm+=(--data-binary "@$bodies")
+  for _ in $(seq $((2 * WORKERS))); do curl -s "${warm[@]}" "$URL$path" || true; done
+  out=$(BENCH_BODIES=$bodies BENCH_EXPECT=$expect BENCH_MAX=$REQUESTS BENCH_THREADS=$THREADS \
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --timeout 10s -s "$HERE/wrk.lua" "$URL$path" \
+    | grep '^{"requests"') || die "$name: wrk printed no result"
+  printf '{"name": "%s", "load": "%s", %s\n' "$name" "$(cut -d' ' -f1 /proc/loadavg)" "${out#\{}" >>"$RESULTS"
+  log "$name: $out"
+}
+
+for v in "${NOTIFY_VARIANTS[@]}"; do
+  run "notify $v" "/notify/$v" SUCCESS "$TMP/bodies-$v.txt"
+  paid=$(php -r '$db = new SQLite3($argv[1]); echo $db->querySingle("SELECT COUNT(*) FROM orders WHERE status = '"'"'PAID'"'"' AND out_trade_no LIKE '"'"'" . strtoupper($argv[2]) . "%'"'"'");' "$DB" "$v")
+  [[ "$paid" == "$ORDERS" ]] || die "notify $v: $paid of $ORDERS orders marked paid"
+done
+
+mock_faults '{"latency_ms": 20, "path": "pay/unifiedorder"}'
+run "order wxpay (pooled)" /order/wxpay 'weixin://'
+run "order curl (new handle)" /order/curl 'weixin://'
+mock_faults '{}'
+
+if [[ -n "${BENCH_FLAME:-}" ]]; then
+  command -v inferno-collapse-perf >/dev/null || die "BENCH_FLAME needs inferno-collapse-perf and inferno-flamegraph on PATH (cargo install inferno)"
+  workers=$(pgrep -P "$FPM_PID" | paste -sd, -)
+  log "recording the wxpay notify endpoint with perf (workers $workers)"
+  perf record -q -F 997 -g -p "$workers" -o "$TMP/perf.data" -- sleep "$SECONDS_PER_RUN" 2>"$TMP/perf.log" &
+  perf_pid=$!
+  sleep 0.5
+  BENCH_BODIES=$TMP/bodies-wxpay.txt BENCH_EXPECT=SUCCESS BENCH_MAX=0 BENCH_THREADS=$THREADS \
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$((SECONDS_PER_RUN - 1))s" -s "$HERE/wrk.lua" "$URL/notify/wxpay" >/dev/null
+  wait "$perf_pid" || die "perf record failed: $(cat "$TMP/perf.log")"
+  perf script -i "$TMP/perf.data" 2>/dev/null | inferno-collapse-perf >"$TMP/perf.folded"
+  inferno-flamegraph --title "wxpay notify endpoint: php-fpm workers (nginx, wrk, mock not shown)" \
+    <"$TMP/perf.folded" >"$BENCH_FLAME"
+  log "flame graph: $BENCH_FLAME"
+fi
+
+php "$HERE/report.php" "$RESULTS" "$PHP_VERSION" "$WORKERS" "$CONNECTIONS"
