@@ -50,18 +50,24 @@ impl Bill {
     /// `['header' => list, 'rows' => list<array<column, value>>, 'summary' => array<column, value>]`,
     /// backquotes removed.
     pub fn parse(text: BinarySlice<u8>) -> PhpResult<ZBox<ZendHashTable>> {
+        // The rows are read from `text` as the arrays are built: nothing of the bill's size
+        // is held outside memory_limit.
         let parsed = bill::parse(&text).map_err(to_php)?;
         let mut header = ZendHashTable::with_capacity(parsed.header.len() as u32);
-        let mut rows = ZendHashTable::with_capacity(parsed.rows.len() as u32);
+        let mut rows = ZendHashTable::with_capacity(parsed.row_count() as u32);
         let mut out = ZendHashTable::with_capacity(3);
         let failed = |e: ext_php_rs::error::Error| {
             crate::exceptions::simple(crate::exceptions::Class::Base, e.to_string())
         };
         for name in &parsed.header {
-            header.push(name.as_str()).map_err(failed)?;
+            header.push(*name).map_err(failed)?;
         }
-        for record in parsed.records() {
-            rows.push(with_array(fields_to_array(record.into_iter())))
+        // One buffer for every row, so that each row's array is sized once.
+        let mut record = Vec::with_capacity(parsed.header.len());
+        for values in parsed.records() {
+            record.clear();
+            record.extend(values);
+            rows.push(with_array(fields_to_array(record.iter().copied())))
                 .map_err(failed)?;
         }
         out.insert("header", with_array(header)).map_err(failed)?;

@@ -6,10 +6,9 @@
 use crate::api::{self, Api, Fields, Prepared, Reply};
 use crate::config::{Config, Secret};
 use crate::error::{Error, HttpError, OutcomeUnknown, Result};
-use crate::http::{self, ClientKey, Connection, FailureKind};
+use crate::http::{self, BodyLimit, ClientKey, Connection, FailureKind};
 use crate::log::{self, Attempt, Outcome};
 use crate::notify::get;
-use crate::xml;
 use futures_util::StreamExt;
 use std::borrow::Cow;
 use std::sync::{Mutex, PoisonError};
@@ -104,10 +103,11 @@ struct Target<'a> {
     path: &'a str,
     cert: bool,
     retry_safe: bool,
-    max_bytes: usize,
+    limit: BodyLimit,
 }
 
 impl<'a> Target<'a> {
+    /// An API's target, with the limit for XML answers (bills set their own).
     fn of(api: Api) -> Self {
         let spec = api.spec();
         Self {
@@ -115,11 +115,7 @@ impl<'a> Target<'a> {
             path: spec.path,
             cert: spec.cert,
             retry_safe: spec.retry_safe,
-            max_bytes: if spec.reply == Reply::Bill {
-                api::BILL_MAX_BYTES
-            } else {
-                xml::DEFAULT_MAX_BYTES
-            },
+            limit: BodyLimit::XML,
         }
     }
 
@@ -238,7 +234,7 @@ impl Client {
             path: &path,
             cert,
             retry_safe: retry,
-            max_bytes: xml::DEFAULT_MAX_BYTES,
+            limit: BodyLimit::XML,
         };
         let deadline = Deadline::start(&self.config);
         http::block_on(async {
@@ -260,8 +256,14 @@ impl Client {
         http::block_on(async {
             let config = self.signing_config(deadline).await?;
             let prepared = api::prepare(Some(api), &config, params)?;
-            self.exchange(Target::of(api), &prepared, deadline, api::bill_body)
-                .await
+            let target = Target {
+                limit: BodyLimit::bill(&self.config),
+                ..Target::of(api)
+            };
+            self.exchange(target, &prepared, deadline, |body| {
+                api::bill_body(body, self.config.bill_max_bytes)
+            })
+            .await
         })?
     }
 
@@ -425,7 +427,7 @@ impl Client {
                     path: SANDBOX_KEY_PATH,
                     cert: false,
                     retry_safe: true,
-                    max_bytes: xml::DEFAULT_MAX_BYTES,
+                    limit: BodyLimit::XML,
                 };
                 let key = Secret::new(
                     self.exchange(target, &prepared, deadline, |body| {
@@ -554,7 +556,7 @@ impl Client {
                 self.config.proxy.as_deref(),
                 &path,
                 prepared.body.clone(),
-                target.max_bytes,
+                target.limit,
                 self.config.timeout.min(remaining),
             )
             .await

@@ -17,6 +17,10 @@ pub struct Faults {
     pub bad_sign: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub primary_down: Option<bool>,
+    /// Bills are padded to at least this many bytes (before gzip) by repeating their data
+    /// rows; the summary still counts the real ones. For testing a client's size limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bill_bytes: Option<u64>,
     /// API path such as `pay/unifiedorder` (leading `/` and `sandboxnew/` ignored).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
@@ -32,6 +36,7 @@ pub struct FaultAction {
     pub drop: bool,
     pub system_error: bool,
     pub bad_sign: bool,
+    pub bill_bytes: Option<u64>,
 }
 
 fn api_path(path: &str) -> &str {
@@ -110,6 +115,7 @@ impl Faults {
             drop: (primary && self.primary_down == Some(true)) || chance(self.drop_rate),
             system_error: chance(self.system_error_rate),
             bad_sign: self.bad_sign == Some(true),
+            bill_bytes: self.bill_bytes,
         };
         // A set that only takes the primary down does not use up its count on the backup.
         if primary || self.primary_down != Some(true) {
