@@ -4,9 +4,12 @@
  * Issue 10: a 1 MiB body of any shape must be refused or read in under 50 ms. Times every
  * shape of tests/support/HostileBodies.php through Xml::decode, Client::parseNotify and
  * Client::parseRefundNotify, and as a request to wxpay-mock (whose XML reader is the same
- * decoder; the time is the whole round trip on loopback TLS). Checks each answer as
- * tests/BadInputTest.php does, prints the median and the slowest of ROUNDS runs, and exits 1
- * if any median is over the budget. `make hostile` (also run by `make bench`): release build.
+ * decoder). Checks each answer as tests/BadInputTest.php does and prints, per call, the
+ * median CPU time and the median wall time of ROUNDS runs: CPU time is what the work costs
+ * whatever else the machine runs (getrusage() here; for wxpay-mock, the on-CPU time of all
+ * its threads from /proc, so the round trip's transfer is not counted), wall time is what a
+ * caller waited. Exits 1 if a median CPU time is over the budget. `make hostile` (also run
+ * by `make bench`): release build.
  */
 
 declare(strict_types=1);
@@ -42,21 +45,61 @@ function answers_match(array|int $expected, array|int $got): bool
     return $got[0] === $expected[0] && str_contains($got[1], $expected[1]);
 }
 
-/** @return array{float, float} median and slowest ms */
-function time_ms(callable $call): array
+/** CPU time this process has used, in ms. */
+function own_cpu_ms(): float
 {
-    $samples = [];
-    $call(); // warm-up
+    $u = getrusage();
+    return ($u['ru_utime.tv_sec'] + $u['ru_stime.tv_sec']) * 1e3
+        + ($u['ru_utime.tv_usec'] + $u['ru_stime.tv_usec']) / 1e3;
+}
+
+/** On-CPU time of every thread of process `$pid` (/proc/PID/task/TID/schedstat, ns), in ms. */
+function process_cpu_ms(int $pid): float
+{
+    $ns = 0;
+    foreach (glob("/proc/$pid/task/*/schedstat") ?: [] as $file) {
+        $ns += (int) explode(' ', (string) @file_get_contents($file))[0];
+    }
+    return $ns / 1e6;
+}
+
+/**
+ * Median CPU and wall ms of ROUNDS runs after a warm-up; `$cpu` reads the CPU clock to use.
+ *
+ * @return array{float, float}
+ */
+function time_ms(callable $call, callable $cpu): array
+{
+    $median = static function (array $samples): float {
+        sort($samples);
+        return $samples[intdiv(count($samples), 2)];
+    };
+    $call();
+    $cpuSamples = $wallSamples = [];
     for ($i = 0; $i < ROUNDS; $i++) {
+        $cpuStart = $cpu();
         $start = hrtime(true);
         $call();
-        $samples[] = (hrtime(true) - $start) / 1e6;
+        $wallSamples[] = (hrtime(true) - $start) / 1e6;
+        $cpuSamples[] = $cpu() - $cpuStart;
     }
-    sort($samples);
-    return [$samples[intdiv(ROUNDS, 2)], $samples[ROUNDS - 1]];
+    return [$median($cpuSamples), $median($wallSamples)];
+}
+
+/** The pid of the wxpay-mock using `$stateDir`. */
+function mock_pid(string $stateDir): int
+{
+    foreach (glob('/proc/[0-9]*/cmdline') ?: [] as $file) {
+        $argv = explode("\0", (string) @file_get_contents($file));
+        if (str_ends_with($argv[0], 'wxpay-mock') && in_array($stateDir, $argv, true)) {
+            return (int) basename(dirname($file));
+        }
+    }
+    throw new RuntimeException("no wxpay-mock process with --state-dir $stateDir");
 }
 
 $mock = Mock::start();
+$mockPid = mock_pid($mock->stateDir);
 $client = new WxPay\Client(Notifies::config(['base_url' => 'http://127.0.0.1:9']));
 $curl = curl_init();
 curl_setopt_array($curl, [
@@ -76,7 +119,7 @@ $post = static function (string $body) use ($curl): string {
 };
 
 printf(
-    "wxpay hostile bodies: PHP %s, %s, median and slowest of %d runs, ms (budget %.0f ms)\n",
+    "wxpay hostile bodies: PHP %s, %s; median of %d runs, CPU ms and wall ms (budget: %.0f ms CPU)\n",
     PHP_VERSION,
     getenv('WXPAY_MOCK_BIN') ?: 'wxpay-mock',
     ROUNDS,
@@ -102,10 +145,10 @@ foreach (HostileBodies::shapes() + HostileBodies::refundShapes() as $shape => $c
             fwrite(STDERR, "hostile: $shape, $what: unexpected answer " . json_encode($got) . "\n");
             exit(1);
         }
-        [$median, $max] = time_ms(fn () => answer($call));
-        $cells[] = sprintf('%6.2f / %6.2f', $median, $max);
-        if ($median > BUDGET_MS) {
-            $over[] = "$shape ($what): $median ms";
+        [$cpu, $wall] = time_ms(fn () => answer($call), 'own_cpu_ms');
+        $cells[] = sprintf('%6.2f %6.2f', $cpu, $wall);
+        if ($cpu > BUDGET_MS) {
+            $over[] = "$shape ($what): $cpu ms";
         }
     }
     // The mock answers every one of them with a FAIL body (XML格式错误 or a refusal).
@@ -114,16 +157,16 @@ foreach (HostileBodies::shapes() + HostileBodies::refundShapes() as $shape => $c
         fwrite(STDERR, "hostile: $shape: wxpay-mock answered " . json_encode($reply) . "\n");
         exit(1);
     }
-    [$median, $max] = time_ms(fn () => $post($body));
-    $cells[] = sprintf('%6.2f / %6.2f', $median, $max);
-    if ($median > BUDGET_MS) {
-        $over[] = "$shape (wxpay-mock): $median ms";
+    [$cpu, $wall] = time_ms(fn () => $post($body), fn () => process_cpu_ms($mockPid));
+    $cells[] = sprintf('%6.2f %6.2f', $cpu, $wall);
+    if ($cpu > BUDGET_MS) {
+        $over[] = "$shape (wxpay-mock): $cpu ms";
     }
     printf("%-34s %8d %15s %15s %15s %15s\n", $shape, strlen($body), ...$cells);
 }
 $mock->stop();
 if ($over !== []) {
-    fwrite(STDERR, "hostile: over the " . BUDGET_MS . " ms budget: " . implode('; ', $over) . "\n");
+    fwrite(STDERR, "hostile: over the " . BUDGET_MS . " ms CPU budget: " . implode('; ', $over) . "\n");
     exit(1);
 }
 echo "every shape answered within the budget\n";

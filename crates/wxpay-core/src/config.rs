@@ -177,9 +177,11 @@ fn seconds(key: &str, value: Value, max: f64) -> Result<Option<Duration>> {
 }
 
 /// Bills are held whole in memory twice on their way to PHP (the download, then the PHP
-/// string), the first time outside `memory_limit`. A trade bill row is 300–400 bytes, so
-/// 64 MiB is 170,000–220,000 payments and refunds in one day (two a second, round the
-/// clock), and a worker peaks near 2 × 64 MiB plus its usual size when it downloads one.
+/// string), the first time outside `memory_limit`. A trade bill row is 230–350 bytes (27
+/// columns; 28-character ids, product names), so 64 MiB is 190,000–290,000 payments and
+/// refunds in one day, over two a second round the clock; a worker that downloads one
+/// peaks at about 2 × 64 MiB over its usual size, and the string fits PHP's default
+/// `memory_limit` of 128M.
 pub const DEFAULT_BILL_MAX_BYTES: usize = 64 << 20;
 /// Smaller is a unit mistake more likely than a wish; larger does not fit a PHP worker.
 pub const BILL_MAX_BYTES_RANGE: std::ops::RangeInclusive<usize> = (1 << 20)..=(1 << 30);

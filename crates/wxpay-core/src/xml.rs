@@ -491,10 +491,18 @@ impl<'a> Decoder<'a> {
                     let piece = cdata.xml10_content();
                     self.append(piece);
                 }
-                Event::GeneralRef(r) => {
-                    let piece = self.reference(&r, r.resolve_char_ref())?;
-                    self.content(piece)?;
-                }
+                Event::GeneralRef(r) => match r.resolve_char_ref() {
+                    // Pushed as it is: a String per character would cost an allocation
+                    // each, and 1 MiB of `&#x4e2d;` is 131,072 of them.
+                    Ok(Some(c)) if matches!(self.place, Place::InField) => match &mut self.value {
+                        None => self.value = Some(Cow::Owned(c.to_string())),
+                        Some(v) => v.to_mut().push(c),
+                    },
+                    char_ref => {
+                        let piece = self.reference(&r, char_ref)?;
+                        self.content(piece)?;
+                    }
+                },
                 Event::Decl(decl) => {
                     if let Some(Ok(enc)) = decl.encoding()
                         && !enc.eq_ignore_ascii_case("utf-8")
