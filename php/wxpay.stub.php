@@ -514,7 +514,7 @@ final class Bill
     /**
      * Rows and summary are keyed by column name as PHP keys arrays (a column "1" is the int
      * key 1); a header that names a column twice is refused. The arrays are built straight
-     * from $text, inside memory_limit: about 14 times the text's size.
+     * from $text, inside memory_limit: about 9 times the text's size.
      *
      * @return array{header: list<string>, rows: list<array<string|int, string>>, summary: array<string|int, string>}
      * @throws InvalidArgumentException

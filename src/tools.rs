@@ -6,7 +6,7 @@ use ext_php_rs::binary::Binary;
 use ext_php_rs::binary_slice::BinarySlice;
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::prelude::*;
-use ext_php_rs::types::{ZendHashTable, Zval};
+use ext_php_rs::types::{ArrayKey, ZendHashTable, ZendStr, Zval};
 use wxpay_core::{bill, qr};
 
 /// QR codes for `code_url` (Native) and `bizpayurl` links.
@@ -62,13 +62,29 @@ impl Bill {
         for name in &parsed.header {
             header.push(*name).map_err(failed)?;
         }
-        // One buffer for every row, so that each row's array is sized once.
-        let mut record = Vec::with_capacity(parsed.header.len());
-        for values in parsed.records() {
-            record.clear();
-            record.extend(values);
-            rows.push(with_array(fields_to_array(record.iter().copied())))
-                .map_err(failed)?;
+        // Each column's key as fields_to_array would make it (a decimal name is an int key),
+        // but one zend_string per column, shared by every row (the hash table takes a
+        // reference each), instead of one per row and column: a third of the memory.
+        let names: Vec<ZBox<ZendStr>> = parsed
+            .header
+            .iter()
+            .map(|name| ZendStr::new(name, false))
+            .collect();
+        let keys: Vec<ArrayKey<'_>> = parsed
+            .header
+            .iter()
+            .zip(&names)
+            .map(|(name, shared)| match ArrayKey::from(*name) {
+                ArrayKey::Long(index) => ArrayKey::Long(index),
+                _ => ArrayKey::ZendString(shared),
+            })
+            .collect();
+        for values in parsed.rows() {
+            let mut row = ZendHashTable::with_capacity(keys.len() as u32);
+            for (key, value) in keys.iter().zip(values) {
+                row.insert(key.clone(), value).map_err(failed)?;
+            }
+            rows.push(with_array(row)).map_err(failed)?;
         }
         out.insert("header", with_array(header)).map_err(failed)?;
         out.insert("rows", with_array(rows)).map_err(failed)?;
