@@ -56,8 +56,13 @@ function own_cpu_ms(): float
 /** On-CPU time of every thread of process `$pid` (/proc/PID/task/TID/schedstat, ns), in ms. */
 function process_cpu_ms(int $pid): float
 {
+    $files = glob("/proc/$pid/task/*/schedstat") ?: [];
+    if ($files === []) {
+        // Without schedstat (a kernel without CONFIG_SCHED_INFO) there is nothing to measure.
+        throw new RuntimeException("no /proc/$pid/task/*/schedstat: cannot measure wxpay-mock's CPU time");
+    }
     $ns = 0;
-    foreach (glob("/proc/$pid/task/*/schedstat") ?: [] as $file) {
+    foreach ($files as $file) {
         $ns += (int) explode(' ', (string) @file_get_contents($file))[0];
     }
     return $ns / 1e6;
