@@ -67,6 +67,11 @@ class HttpException extends Exception
 /**
  * WeChat answered return_code=FAIL or result_code=FAIL; the message starts with the call's name.
  *
+ * From parseNotify()/parseRefundNotify() (getCall() 'payment notify', 'refund notify') it is
+ * a notify that says FAIL. With getReturnCode() 'SUCCESS' it was verified (a signed
+ * result_code=FAIL payment); otherwise it is unsigned, anyone can send one, getResponse() is
+ * the sender's text, the message repeats none of it and isRetryable() is false.
+ *
  * The getters of this class, HttpException and OutcomeUnknownException keep their declared
  * return types whatever a subclass stores: a null or unset property gives the default shown,
  * another type throws \TypeError ("…::getResponse(): Return value must be of type array,
@@ -257,6 +262,9 @@ final class Client
      *   `notify_previous_sign_type` + `notify_previous_sign_type_until` (Unix time, at most
      *   7 days ahead): while switching `sign_type`, payment notifies signed with the previous
      *   type are accepted too, until then (default: only `sign_type`).
+     *   `bill_max_bytes`: the largest bill downloadBill()/downloadFundFlow() accept, as sent
+     *   and once gunzipped: an int from 1048576 (1 MiB) to 1073741824 (1 GiB), default
+     *   67108864 (64 MiB).
      * @throws ConfigException
      */
     public function __construct(#[\SensitiveParameter] array $config)
@@ -320,7 +328,10 @@ final class Client
 
     /**
      * A verified payment notify; a result_code=FAIL one is an ApiException, a refund notify
-     * a SignatureException that names parseRefundNotify().
+     * a SignatureException that names parseRefundNotify(). A return_code=FAIL notify is an
+     * ApiException too, but WeChat signs no such notify: its getResponse() is whatever the
+     * sender wrote. Only an ApiException whose getReturnCode() is 'SUCCESS' holds verified
+     * fields; for any other, answer FAIL and act on nothing in it.
      *
      * @return array<string, string>
      * @throws XmlException|SignatureException|ApiException
@@ -333,7 +344,9 @@ final class Client
      * A refund notify with `req_info` decrypted. The array holds the envelope fields that were
      * sent (return_code, return_msg, appid, mch_id, sub_appid, sub_mch_id, nonce_str: none
      * signed; return_code and the merchant ones are checked), then the decrypted fields. Any
-     * other field outside req_info is dropped: nothing authenticates it.
+     * other field outside req_info is dropped: nothing authenticates it. A return_code=FAIL
+     * refund notify is an ApiException whose getResponse() holds every field as sent,
+     * unverified.
      *
      * @return array<string, string>
      * @throws XmlException|SignatureException|ApiException
@@ -433,12 +446,17 @@ final class Client
     {
     }
 
-    /** The bill text, gunzipped when tar_type=GZIP; parse it with Bill::parse(). */
+    /**
+     * The bill text, gunzipped when tar_type=GZIP; parse it with Bill::parse(). A bill over
+     * `bill_max_bytes` is an HttpException naming it ("…larger than bill_max_bytes (N bytes)",
+     * "…inflates to more than bill_max_bytes…"); one that does not fit in what memory_limit
+     * leaves is a WxPay\Exception naming memory_limit, never a fatal error.
+     */
     public function downloadBill(array $params): string
     {
     }
 
-    /** Needs cert_path/key_path; always HMAC-SHA256. */
+    /** Needs cert_path/key_path; always HMAC-SHA256. Limits as downloadBill(). */
     public function downloadFundFlow(array $params): string
     {
     }
@@ -693,7 +711,8 @@ final class Bill
 
     /**
      * Rows and summary are keyed by column name as PHP keys arrays (a column "1" is the int
-     * key 1); a header that names a column twice is refused.
+     * key 1); a header that names a column twice is refused. The arrays are built straight
+     * from $text, inside memory_limit: about 9 times the text's size.
      *
      * @return array{header: list<string>, rows: list<array<string|int, string>>, summary: array<string|int, string>}
      * @throws InvalidArgumentException

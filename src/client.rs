@@ -509,6 +509,20 @@ impl Client {
     fn download(&self, api: Api, params: &ZendHashTable) -> PhpResult<Binary<u8>> {
         let fields = convert::owned_params(params)?;
         let body = self.logged(self.core.download(api, fields))?;
+        // Refused here rather than by a fatal error that would leave `body` (outside
+        // memory_limit) allocated for the rest of the worker's life.
+        if let Err((limit, used)) = crate::engine::fits_memory_limit(body.len()) {
+            return Err(crate::exceptions::simple(
+                crate::exceptions::Class::Base,
+                format!(
+                    "{}: the bill of {} bytes does not fit in PHP's memory_limit ({limit} bytes, \
+                     {used} in use): raise memory_limit, or lower bill_max_bytes to refuse such \
+                     bills before they download",
+                    api.spec().name,
+                    body.len()
+                ),
+            ));
+        }
         Ok(Binary::from(body))
     }
 

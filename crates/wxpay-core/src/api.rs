@@ -879,17 +879,14 @@ pub fn classify(api: Option<Api>, body: &[u8], config: &Config) -> Result<Fields
     }
 }
 
-/// Largest bill accepted, compressed or not. A large merchant's daily bill is tens of MB.
-pub const BILL_MAX_BYTES: usize = 256 << 20;
-
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 
-/// Reads a bill response: gzip is inflated (at most [`BILL_MAX_BYTES`]), an `<xml>` body is
-/// WeChat's unsigned failure answer and becomes [`Error::Api`] (its `error_code` is the
-/// err_code), anything else is the bill text itself.
-pub fn bill_body(body: Vec<u8>) -> Result<Vec<u8>> {
+/// Reads a bill response: gzip is inflated (to at most `max` bytes, the config's
+/// `bill_max_bytes`), an `<xml>` body is WeChat's unsigned failure answer and becomes
+/// [`Error::Api`] (its `error_code` is the err_code), anything else is the bill text itself.
+pub fn bill_body(body: Vec<u8>, max: usize) -> Result<Vec<u8>> {
     if body.starts_with(GZIP_MAGIC) {
-        return gunzip(&body);
+        return gunzip(&body, max);
     }
     let start = body.trim_ascii_start();
     if start.starts_with(b"<xml") {
@@ -919,9 +916,9 @@ pub fn bill_body(body: Vec<u8>) -> Result<Vec<u8>> {
     Ok(body)
 }
 
-fn gunzip(body: &[u8]) -> Result<Vec<u8>> {
+fn gunzip(body: &[u8], max: usize) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    let limit = BILL_MAX_BYTES as u64 + 1;
+    let limit = max as u64 + 1;
     let read = flate2::read::MultiGzDecoder::new(body)
         .take(limit)
         .read_to_end(&mut out);
@@ -936,7 +933,7 @@ fn gunzip(body: &[u8]) -> Result<Vec<u8>> {
             "bill download: the gzip body is corrupt: {e}"
         ))),
         Ok(n) if n as u64 >= limit => Err(fail(format!(
-            "bill download: the bill inflates to more than {BILL_MAX_BYTES} bytes"
+            "bill download: the bill inflates to more than bill_max_bytes ({max} bytes)"
         ))),
         Ok(_) => Ok(out),
     }
@@ -1595,15 +1592,16 @@ pub(crate) mod tests {
 
     #[test]
     fn bill_bodies() {
+        const MAX: usize = 1 << 20;
         let text = "交易时间,商户号\r\n`2024-01-01 00:00:00,`10000100\r\n"
             .as_bytes()
             .to_vec();
-        assert_eq!(bill_body(text.clone()).unwrap(), text);
+        assert_eq!(bill_body(text.clone(), MAX).unwrap(), text);
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         std::io::Write::write_all(&mut gz, &text).unwrap();
-        assert_eq!(bill_body(gz.finish().unwrap()).unwrap(), text);
+        assert_eq!(bill_body(gz.finish().unwrap(), MAX).unwrap(), text);
         let fail = b"<xml><return_code>FAIL</return_code><return_msg>No Bill Exist</return_msg><error_code>20002</error_code></xml>";
-        match bill_body(fail.to_vec()) {
+        match bill_body(fail.to_vec(), MAX) {
             Err(Error::Api(e)) => assert_eq!(
                 (e.err_code.as_str(), e.return_msg.as_str()),
                 ("20002", "No Bill Exist")
@@ -1611,13 +1609,35 @@ pub(crate) mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            bill_body(b"<html>x</html>".to_vec()),
+            bill_body(b"<html>x</html>".to_vec(), MAX),
             Err(Error::Http(_))
         ));
         assert!(matches!(
-            bill_body(vec![0x1f, 0x8b, 0, 1]),
+            bill_body(vec![0x1f, 0x8b, 0, 1], MAX),
             Err(Error::Http(_))
         ));
-        assert!(matches!(bill_body(Vec::new()), Err(Error::Http(_))));
+        assert!(matches!(bill_body(Vec::new(), MAX), Err(Error::Http(_))));
+    }
+
+    /// A gzip body is inflated up to `max` bytes and no further: a bill of exactly `max`
+    /// passes, one byte more (a few KiB compressed) is refused, naming the setting.
+    #[test]
+    fn inflated_bills_stop_at_the_limit() {
+        let gzip = |len: usize| {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            std::io::Write::write_all(&mut gz, &vec![b'`'; len]).unwrap();
+            gz.finish().unwrap()
+        };
+        let max = 1 << 20;
+        assert_eq!(bill_body(gzip(max), max).unwrap().len(), max);
+        let over = gzip(max + 1);
+        assert!(over.len() < 8 << 10, "{}", over.len());
+        match bill_body(over, max) {
+            Err(Error::Http(e)) => assert_eq!(
+                e.message,
+                "bill download: the bill inflates to more than bill_max_bytes (1048576 bytes)"
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 }

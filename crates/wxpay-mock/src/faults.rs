@@ -21,6 +21,10 @@ pub struct Faults {
     /// several servers may. Not scoped by `path`; `count` counts API requests only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_copies: Option<u32>,
+    /// Bills are padded to at least this many bytes (before gzip) by repeating their data
+    /// rows; the summary still counts the real ones. For testing a client's size limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bill_bytes: Option<u64>,
     /// API path such as `pay/unifiedorder` (leading `/` and `sandboxnew/` ignored).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
@@ -36,6 +40,7 @@ pub struct FaultAction {
     pub drop: bool,
     pub system_error: bool,
     pub bad_sign: bool,
+    pub bill_bytes: Option<u64>,
 }
 
 /// More simultaneous copies than this would only measure the receiver's connection limits.
@@ -129,6 +134,7 @@ impl Faults {
             drop: (primary && self.primary_down == Some(true)) || chance(self.drop_rate),
             system_error: chance(self.system_error_rate),
             bad_sign: self.bad_sign == Some(true),
+            bill_bytes: self.bill_bytes,
         };
         // A set that only takes the primary down does not use up its count on the backup.
         if primary || self.primary_down != Some(true) {

@@ -661,7 +661,7 @@ pub fn handle(
             Answer::err("SYSTEMERROR", "系统超时，请用相同参数重新调用")
         }
     } else {
-        crate::api::dispatch(app, &req)
+        crate::api::dispatch(app, &req, fault.bill_bytes)
     };
     render(app, api, Some(&req), answer, fault)
 }

@@ -19,7 +19,8 @@ use crate::proto::{Answer, Api, Req};
 use crate::state::Order;
 use std::sync::Arc;
 
-pub fn dispatch(app: &Arc<App>, req: &Req) -> Answer {
+/// `bill_bytes`: the fault that pads bills to at least that size.
+pub fn dispatch(app: &Arc<App>, req: &Req, bill_bytes: Option<u64>) -> Answer {
     match req.api {
         Api::UnifiedOrder => pay::unified_order(app, req),
         Api::OrderQuery => pay::order_query(app, req),
@@ -28,8 +29,8 @@ pub fn dispatch(app: &Arc<App>, req: &Req) -> Answer {
         Api::Reverse => pay::reverse(app, req),
         Api::Refund => refund::refund(app, req),
         Api::RefundQuery => refund::refund_query(app, req),
-        Api::DownloadBill => bill::download_bill(app, req),
-        Api::DownloadFundFlow => bill::download_fund_flow(app, req),
+        Api::DownloadBill => bill::download_bill(app, req, bill_bytes),
+        Api::DownloadFundFlow => bill::download_fund_flow(app, req, bill_bytes),
         Api::ShortUrl => tools::short_url(),
         Api::AuthCodeToOpenid => tools::auth_code_to_openid(req),
         Api::Report => tools::report(),
