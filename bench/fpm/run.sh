@@ -67,12 +67,13 @@ SHOP=http://127.0.0.1:$PORT
 
 # --- php-fpm: OPcache on (as in production), no JIT; the extension loaded in the master ---
 # No E_DEPRECATED: the SDK calls libxml_disable_entity_loader() (deprecated in PHP 8.0) on
-# every notify.
+# every notify. BENCH_SDK_LIB only with an SDK (an INI value `none` is read as empty, which
+# php-fpm refuses).
 soak_start_fpm bench "$WORKERS" 0 "php_admin_value[error_reporting] = E_ALL & ~E_DEPRECATED
 php_admin_value[opcache.enable] = 1
 php_admin_value[opcache.jit] = disable
 env[BENCH_DB] = $DB
-env[BENCH_SDK_LIB] = ${SDK:-none}"
+${SDK:+env[BENCH_SDK_LIB] = $SDK}"
 FPM_PID=$STARTED
 
 locations="access_log off;"
