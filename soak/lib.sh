@@ -1,7 +1,8 @@
-# Shared by soak/run.sh (make soak) and soak/cluster.sh (make soak-cluster), sourced: packages,
-# the release build, the temp dir, wxpay-mock, php-fpm nodes, nginx, RSS samples, the driver and
-# the report. Everything started runs in its own session (setsid) and is stopped on exit
-# (trap), also on failure or Ctrl-C. Nothing under /etc is written.
+# The loopback harness of make soak (soak/run.sh), make soak-cluster (soak/cluster.sh) and
+# make bench-fpm (bench/fpm/run.sh), sourced: packages, the build, the temp dir, wxpay-mock,
+# php-fpm nodes, nginx; for the soaks also RSS samples, the driver and the report. Everything
+# started runs in its own session (setsid) and is stopped on exit (trap), also on failure or
+# Ctrl-C. Nothing under /etc is written.
 #
 # The caller sets SOAK_NAME (log prefix) and ROOT, then calls soak_init.
 
@@ -120,12 +121,12 @@ soak_start_mock() {
   log "wxpay-mock $WXPAY_BASE_URL (backup $WXPAY_BACKUP_URL)"
 }
 
-# soak_start_fpm NODE WORKERS NICE ENV_LINES: one php-fpm master (a "node") with its own
+# soak_start_fpm NODE WORKERS NICE POOL_LINES: one php-fpm master (a "node") with its own
 # config, pid, socket $TMP/php-fpm-NODE.sock and logs; pm = static, never recycled; the
-# extension loaded in the master (MINIT, then fork). ENV_LINES: extra `env[K] = V` lines.
-# Sets STARTED to the master's pid.
+# extension loaded in the master (MINIT, then fork). POOL_LINES: extra pool settings, such as
+# `env[K] = V` lines. Needs SHOP (the notify base). Sets STARTED to the master's pid.
 soak_start_fpm() {
-  local node=$1 workers=$2 nice=$3 extra_env=$4
+  local node=$1 workers=$2 nice=$3 pool_lines=$4
   cat >"$TMP/php-fpm-$node.conf" <<EOF
 [global]
 pid = $TMP/php-fpm-$node.pid
@@ -161,7 +162,7 @@ env[WXPAY_CLIENT_CERT_PATH] = $WXPAY_CLIENT_CERT_PATH
 env[WXPAY_CLIENT_KEY_PATH] = $WXPAY_CLIENT_KEY_PATH
 env[WXPAY_NOTIFY_BASE] = $SHOP
 env[SOAK_SPOOL] = $TMP/spool
-$extra_env
+$pool_lines
 EOF
   chmod 600 "$TMP/php-fpm-$node.conf"
   "$FPM" -t -R -y "$TMP/php-fpm-$node.conf" -p "$TMP" -d extension="$EXT" 2>"$TMP/fpm-test.log" \
@@ -169,10 +170,23 @@ EOF
   soak_start "php-fpm-$node" nice -n "$nice" "$FPM" -F -R -y "$TMP/php-fpm-$node.conf" -p "$TMP" -d extension="$EXT"
 }
 
-# soak_start_nginx UPSTREAM_SERVERS: nginx on $PORT, loopback only, own config, pid, logs and
-# temp paths; /notify/* to soak/www/notify.php, the rest to soak/www/shop.php, both through
-# `upstream fpm { UPSTREAM_SERVERS }`. Waits until the shop answers.
+# soak_start_nginx UPSTREAM_SERVERS [SERVER_LINES PROBE_PATH]: nginx on $PORT, loopback only,
+# own config, pid, logs and temp paths, PHP behind `upstream fpm { UPSTREAM_SERVERS }`.
+# SERVER_LINES (the server block after `listen`) default to the shop's: /notify/* to
+# soak/www/notify.php, the rest to soak/www/shop.php. Waits until $SHOP PROBE_PATH (default /)
+# answers 2xx.
 soak_start_nginx() {
+  local server_lines=${2:-"location /notify/ {
+      if (\$notify_refuse) { return 503; }
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME $ROOT/soak/www/notify.php;
+      fastcgi_pass fpm;
+    }
+    location / {
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME $ROOT/soak/www/shop.php;
+      fastcgi_pass fpm;
+    }"} probe=$SHOP${3:-/}
   mkdir -p "$TMP/nginx"
   cat >"$TMP/nginx.conf" <<EOF
 user root;
@@ -198,24 +212,14 @@ http {
   map "\$notify_drop:\$http_x_soak_replay" \$notify_refuse { "1:" 1; default 0; }
   server {
     listen 127.0.0.1:$PORT;
-    location /notify/ {
-      if (\$notify_refuse) { return 503; }
-      include /etc/nginx/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME $ROOT/soak/www/notify.php;
-      fastcgi_pass fpm;
-    }
-    location / {
-      include /etc/nginx/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME $ROOT/soak/www/shop.php;
-      fastcgi_pass fpm;
-    }
+    $server_lines
   }
 }
 EOF
   "$NGINX" -t -q -e "$TMP/nginx-error.log" -c "$TMP/nginx.conf" -p "$TMP" || die "nginx config test failed"
   soak_start nginx "$NGINX" -e "$TMP/nginx-error.log" -c "$TMP/nginx.conf" -p "$TMP" -g 'daemon off;'
-  for _ in $(seq 100); do curl -sf -o /dev/null "$SHOP/" && break; sleep 0.1; done
-  curl -sf -o /dev/null "$SHOP/" || { tail -n 20 "$TMP"/php-fpm-*.log "$TMP"/nginx-error.log >&2; die "the shop does not answer on $SHOP"; }
+  for _ in $(seq 100); do curl -sf -o /dev/null "$probe" && break; sleep 0.1; done
+  curl -sf -o /dev/null "$probe" || { tail -n 20 "$TMP"/php-fpm-*.log "$TMP"/nginx-error.log >&2; die "no answer from $probe"; }
 }
 
 # The fpm workers of the masters in FPM_MASTERS, by pid.
