@@ -32,7 +32,7 @@ export WXPAY_MOCK_BIN_RELEASE := $(CURDIR)/target/release/wxpay-mock
 DEV_INI := $(CURDIR)/target/php-dev-ini
 PHP_DEV = PHPRC=$(DEV_INI) PHP_INI_SCAN_DIR=$(DEV_INI)/conf.d $(PHP) -d extension=$(1)
 
-.PHONY: deps build release test test-rust test-php lint demo shop bench install uninstall dev-ini deb matrix clean
+.PHONY: deps build release test test-rust test-php lint demo shop bench hostile install uninstall dev-ini deb matrix clean
 
 deps:
 	@bash scripts/deps.sh
@@ -74,6 +74,7 @@ shop: build dev-ini
 bench: release dev-ini
 	PHPRC=$(DEV_INI) PHP_INI_SCAN_DIR=$(DEV_INI)/conf.d WXPAY_MOCK_BIN=$(WXPAY_MOCK_BIN_RELEASE) \
 	  bash bench/run.sh $(PHP) -d extension=$(RELEASE_EXT)
+	$(MAKE) --no-print-directory hostile
 
 # nginx + php-fpm + wrk on loopback (bench/fpm/run.sh; as root it installs what it needs):
 # notify and order endpoints, wxpay vs hand-written PHP vs the official SDK, whose lib/
@@ -81,6 +82,11 @@ bench: release dev-ini
 .PHONY: bench-fpm
 bench-fpm: release
 	bash bench/fpm/run.sh $(SDK)
+
+# Every hostile shape of a 1 MiB body (tests/support/HostileBodies.php) through Xml::decode,
+# parseNotify, parseRefundNotify and wxpay-mock: fails if a median is over 50 ms (release).
+hostile: release dev-ini
+	WXPAY_MOCK_BIN=$(WXPAY_MOCK_BIN_RELEASE) $(call PHP_DEV,$(RELEASE_EXT)) bench/hostile.php
 
 # For the PHP that $(PHP_CONFIG) names: the .so into its extension dir, enabled for every
 # SAPI with phpenmod where Debian's layout exists, otherwise the ini line to add is printed.
@@ -104,24 +110,32 @@ clean:
 	cargo clean
 
 # Short fuzzing pass (fuzz/README.md), not part of `make test`. cargo-fuzz needs nightly
-# flags; RUSTC_BOOTSTRAP=1 lets the stable toolchain take them. One target at a time, niced.
+# flags; RUSTC_BOOTSTRAP=1 lets the stable toolchain take them. One target at a time, niced;
+# the XML targets get fuzz/dict/xml.dict, bill_parse fuzz/dict/bill.dict. FUZZ_TARGETS=x runs one.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := xml_decode xml_fast_path encode_signed payment_notify refund_notify bill_parse classify
+FUZZ_TARGETS ?= xml_decode xml_fast_path xml_fields encode_signed payment_notify refund_notify bill_parse classify
 .PHONY: fuzz
 fuzz:
 	@cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 	cd fuzz && for t in $(FUZZ_TARGETS); do \
-	  mkdir -p corpus/$$t && \
+	  case $$t in bill_parse) dict=-dict=dict/bill.dict;; xml_fields) dict=;; *) dict=-dict=dict/xml.dict;; esac; \
+	  mkdir -p corpus/$$t seeds/$$t && \
 	  RUSTC_BOOTSTRAP=1 nice -n 19 cargo fuzz run -O $$t corpus/$$t seeds/$$t -- \
-	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=5 || exit 1; \
+	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=5 $$dict -print_final_stats=1 || exit 1; \
 	done
 
 # Hardening checks, not part of `make test` (minutes each); figures in soak/RESULTS.md.
 # soak: the running PHP's php-fpm (4 static workers) + nginx + wxpay-mock with faults,
-# ≥ 100,000 requests. leaks: 10^6 calls per primitive (RSS growth), PHPUnit under valgrind.
-.PHONY: soak leaks
-soak: dev-ini
+# ≥ 100,000 requests. soak-cluster: the same shop on MariaDB with two php-fpm nodes behind one
+# nginx upstream; workers SIGKILLed mid-transaction, MariaDB restarted and crashed, deadlocks;
+# every paid order applied exactly once. leaks: 10^6 calls per primitive (RSS growth),
+# PHPUnit under valgrind.
+.PHONY: soak soak-cluster leaks
+soak: deps dev-ini
 	PHPRC=$(DEV_INI) PHP_INI_SCAN_DIR=$(DEV_INI)/conf.d bash soak/run.sh
+
+soak-cluster: deps dev-ini
+	PHPRC=$(DEV_INI) PHP_INI_SCAN_DIR=$(DEV_INI)/conf.d bash soak/cluster.sh
 
 leaks: dev-ini
 	PHPRC=$(DEV_INI) PHP_INI_SCAN_DIR=$(DEV_INI)/conf.d bash soak/leaks.sh

@@ -17,8 +17,7 @@ echo "  $WXPAY_BASE_URL (control page $WXPAY_BASE_URL/mock/)"
 
 port=$(wx_free_port)
 export WXPAY_NOTIFY_BASE="http://127.0.0.1:$port"
-export WXPAY_DB="$WX_TMP/demo.sqlite"
-"${WX_PHP[@]}" -r 'require $argv[1]; WxPayExample\Shop::openDb($argv[2]);' "$WX_DIR/lib/Shop.php" "$WXPAY_DB"
+wx_order_book "$WX_TMP/demo.sqlite"
 echo "Starting the notify endpoint: php -S 127.0.0.1:$port examples/notify.php"
 wx_start_php_server "$port" "$WX_DIR/notify.php" "$WX_TMP/notify.log"
 

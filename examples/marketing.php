@@ -3,8 +3,9 @@
 /**
  * The marketing walk-through (`make demo`, after the checkout; skip it with
  * WXPAY_DEMO_MARKETING=0): a cash red packet opened by the payer, a transfer to a payer's
- * balance, and a transfer to a bank card whose card number and name travel RSA-encrypted —
- * against wxpay-mock, whose merchant balance they draw on. docs/protocol.md §12.
+ * balance, a transfer to a bank card whose card number and name travel RSA-encrypted —
+ * against wxpay-mock, whose merchant balance they draw on (docs/protocol.md §12) — and a
+ * profit-sharing round trip (§15).
  */
 
 declare(strict_types=1);
@@ -38,7 +39,7 @@ try {
     $openid = 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o';
     $start = $mock->balance();
 
-    echo "\nwxpay marketing walk-through — red packets and transfers against wxpay-mock\n";
+    echo "\nwxpay marketing walk-through — red packets, transfers and profit sharing against wxpay-mock\n";
     $out->step('The merchant\'s available balance (what payouts draw on)');
     $out->say('GET /mock/balance → ' . $yuan($start));
 
@@ -100,8 +101,54 @@ try {
     }
 
     // ---------------------------------------------------------------------------------------
-    // PROFIT SHARING (issue 11 item 4) — its round trip is added here when that branch lands:
-    // add a receiver, share a paid order, query, finish (HMAC-SHA256 only).
+    $out->step('Profit sharing (HMAC-SHA256 only): add a receiver, share a paid order, finish');
+    try {
+        $pay->profitSharingAddReceiver(['receiver' => ['type' => 'MERCHANT_ID', 'account' => '190001001', 'relation_type' => 'STORE']]);
+        throw new RuntimeException('an MD5 client was allowed to share');
+    } catch (WxPay\ConfigException $e) {
+        $out->say('this MD5 client is refused before sending: ' . $e->getMessage());
+    }
+    $ps = new WxPay\Client(['sign_type' => 'HMAC-SHA256'] + Shop::clientConfig('http://127.0.0.1:9'));
+    $ps->profitSharingAddReceiver([
+        'receiver' => ['type' => 'MERCHANT_ID', 'account' => '190001001', 'name' => '示例门店', 'relation_type' => 'STORE'],
+    ]);
+    $out->say('profitSharingAddReceiver: merchant 190001001 (STORE); the receiver array is sent as JSON');
+    $tradeNo = 'PS' . date('YmdHis') . random_int(1000, 9999);
+    $ps->unifiedOrder([
+        'body' => 'Shared order', 'out_trade_no' => $tradeNo, 'total_fee' => 1000,
+        'trade_type' => 'NATIVE', 'product_id' => 'sku-1', 'profit_sharing' => 'Y',
+    ]);
+    $mock->pay($tradeNo);
+    $tx = $ps->orderQuery(['out_trade_no' => $tradeNo])['transaction_id'];
+    $out->say("order $tradeNo placed with profit_sharing=Y and paid: transaction_id $tx");
+    $shareNo = 'P' . $tradeNo;
+    $share = ['transaction_id' => $tx, 'out_order_no' => $shareNo, 'receivers' => [
+        ['type' => 'MERCHANT_ID', 'account' => '190001001', 'amount' => 100, 'description' => '门店分成'],
+    ]];
+    // WeChat shares no sooner than a minute after payment (÷ the mock's time scale).
+    for ($try = 1; ; $try++) {
+        try {
+            $shared = $ps->multiProfitSharing($share);
+            break;
+        } catch (ApiException $e) {
+            if ($e->getErrCode() !== 'ORDER_NOT_READY' || $try === 50) {
+                throw $e;
+            }
+            usleep(20000);
+        }
+    }
+    $out->fields($shared, ['result_code', 'out_order_no', 'order_id', 'status']);
+    for ($try = 1; ($query = $ps->profitSharingQuery(['transaction_id' => $tx, 'out_order_no' => $shareNo]))['status'] !== 'FINISHED'; $try++) {
+        $check($try < 50, 'the sharing did not finish');
+        usleep(20000);
+    }
+    $out->say('profitSharingQuery: ' . $query['status']);
+    $amount = $ps->profitSharingOrderAmountQuery(['transaction_id' => $tx]);
+    $out->say('profitSharingOrderAmountQuery: unsplit_amount ' . $amount['unsplit_amount'] . ' fen (1000 − 100)');
+    $check($amount['unsplit_amount'] === '900', 'the shared amount was not taken off');
+    $finished = $ps->profitSharingFinish(['transaction_id' => $tx, 'out_order_no' => 'F' . $tradeNo, 'description' => '分账完结']);
+    $out->fields($finished, ['result_code', 'out_order_no', 'status']);
+    $out->say('answers signed HMAC-SHA256 and verified; the rest of the order is unfrozen');
 
     $end = $mock->balance();
     $out->step('The balance afterwards');

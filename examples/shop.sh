@@ -22,9 +22,8 @@ wx_start_mock --time-scale 1000
 port=${SHOP_PORT:-$(wx_free_port)}
 shop="http://127.0.0.1:$port"
 export WXPAY_NOTIFY_BASE="$shop"
-export WXPAY_DB="$WX_TMP/shop.sqlite"
 export WXPAY_MOCK_CONTROL=1
-"${WX_PHP[@]}" -r 'require $argv[1]; WxPayExample\Shop::openDb($argv[2]);' "$WX_DIR/lib/Shop.php" "$WXPAY_DB"
+wx_order_book "$WX_TMP/shop.sqlite"
 wx_start_php_server "$port" "$WX_DIR/shop/index.php" "$WX_TMP/shop.log"
 
 if ((check == 0)); then
@@ -34,7 +33,7 @@ if ((check == 0)); then
   WeChat Pay (wxpay-mock) $WXPAY_BASE_URL
   the payer's page        $WXPAY_BASE_URL/mock/   (HTTPS with the mock's own CA: $WXPAY_CA_PATH)
   notify endpoints        $shop/notify/pay  $shop/notify/refund
-  SQLite order book       $WXPAY_DB
+  order book              ${WXPAY_SHOP_DSN:-$WXPAY_DB}
 
   Buy something, then pay on the QR page ("simulate the payer") or on the mock's page.
   Ctrl-C stops the shop and the mock.

@@ -67,6 +67,11 @@ class HttpException extends Exception
 /**
  * WeChat answered return_code=FAIL or result_code=FAIL; the message starts with the call's name.
  *
+ * From parseNotify()/parseRefundNotify() (getCall() 'payment notify', 'refund notify') it is
+ * a notify that says FAIL. With getReturnCode() 'SUCCESS' it was verified (a signed
+ * result_code=FAIL payment); otherwise it is unsigned, anyone can send one, getResponse() is
+ * the sender's text, the message repeats none of it and isRetryable() is false.
+ *
  * The getters of this class, HttpException and OutcomeUnknownException keep their declared
  * return types whatever a subclass stores: a null or unset property gives the default shown,
  * another type throws \TypeError ("…::getResponse(): Return value must be of type array,
@@ -257,6 +262,9 @@ final class Client
      *   `notify_previous_sign_type` + `notify_previous_sign_type_until` (Unix time, at most
      *   7 days ahead): while switching `sign_type`, payment notifies signed with the previous
      *   type are accepted too, until then (default: only `sign_type`).
+     *   `bill_max_bytes`: the largest bill downloadBill()/downloadFundFlow() accept, as sent
+     *   and once gunzipped: an int from 1048576 (1 MiB) to 1073741824 (1 GiB), default
+     *   67108864 (64 MiB).
      * @throws ConfigException
      */
     public function __construct(#[\SensitiveParameter] array $config)
@@ -320,7 +328,10 @@ final class Client
 
     /**
      * A verified payment notify; a result_code=FAIL one is an ApiException, a refund notify
-     * a SignatureException that names parseRefundNotify().
+     * a SignatureException that names parseRefundNotify(). A return_code=FAIL notify is an
+     * ApiException too, but WeChat signs no such notify: its getResponse() is whatever the
+     * sender wrote. Only an ApiException whose getReturnCode() is 'SUCCESS' holds verified
+     * fields; for any other, answer FAIL and act on nothing in it.
      *
      * @return array<string, string>
      * @throws XmlException|SignatureException|ApiException
@@ -333,7 +344,9 @@ final class Client
      * A refund notify with `req_info` decrypted. The array holds the envelope fields that were
      * sent (return_code, return_msg, appid, mch_id, sub_appid, sub_mch_id, nonce_str: none
      * signed; return_code and the merchant ones are checked), then the decrypted fields. Any
-     * other field outside req_info is dropped: nothing authenticates it.
+     * other field outside req_info is dropped: nothing authenticates it. A return_code=FAIL
+     * refund notify is an ApiException whose getResponse() holds every field as sent,
+     * unverified.
      *
      * @return array<string, string>
      * @throws XmlException|SignatureException|ApiException
@@ -377,6 +390,30 @@ final class Client
     }
 
     /**
+     * Native pay mode 1 (the nativeUrl() QR code): the scan URL endpoint in one call. Verifies
+     * the callback WeChat posts when a payer scans (MD5-signed, whatever `sign_type` says,
+     * for this appid and mch_id, with openid and product_id), calls `$createOrder($callback)`
+     * and returns the MD5-signed XML to echo (with HTTP 200). The callback returns:
+     *
+     * - unifiedOrder parameters (`body`, `out_trade_no`, `total_fee`, …): the order is placed
+     *   with trade_type NATIVE and the callback's product_id and openid (given ones must
+     *   match), and its prepay_id is replied;
+     * - a unifiedOrder answer (it has `prepay_id`, of a NATIVE order): that prepay_id;
+     * - `['result_code' => 'FAIL', 'err_code_des' => 'sold out']`: declined, the text (at
+     *   most 128 bytes) shown to the payer.
+     *
+     * A throw, `false`, any other answer, or a unifiedOrder that fails is a result_code=FAIL
+     * reply with a generic text for the payer (for a refused order WeChat's own err_code_des,
+     * such as 该订单已支付), the reason in PHP's error log. A callback that does not verify is
+     * a return_code=FAIL reply and never reaches `$createOrder`.
+     *
+     * @param callable(array<string, string>): (array<string, string|int|array|null>|false) $createOrder
+     */
+    public function handleScanCallback(string $body, callable $createOrder): string
+    {
+    }
+
+    /**
      * The v2 calls. Each fills appid, mch_id (sub_*), nonce_str, sign_type and sign (and
      * notify_url / spbill_create_ip where needed), checks required fields, posts over
      * pooled HTTPS, verifies the signed answer and returns its fields.
@@ -409,12 +446,17 @@ final class Client
     {
     }
 
-    /** The bill text, gunzipped when tar_type=GZIP; parse it with Bill::parse(). */
+    /**
+     * The bill text, gunzipped when tar_type=GZIP; parse it with Bill::parse(). A bill over
+     * `bill_max_bytes` is an HttpException naming it ("…larger than bill_max_bytes (N bytes)",
+     * "…inflates to more than bill_max_bytes…"); one that does not fit in what memory_limit
+     * leaves is a WxPay\Exception naming memory_limit, never a fatal error.
+     */
     public function downloadBill(array $params): string
     {
     }
 
-    /** Needs cert_path/key_path; always HMAC-SHA256. */
+    /** Needs cert_path/key_path; always HMAC-SHA256. Limits as downloadBill(). */
     public function downloadFundFlow(array $params): string
     {
     }
@@ -502,6 +544,93 @@ final class Client
     }
 
     /**
+     * Profit sharing (分账). Every call signs with HMAC-SHA256 only: a client configured with
+     * `'sign_type' => 'MD5'` is refused with a ConfigException before anything is sent. The
+     * four under secapi/ (profitSharing, multiProfitSharing, profitSharingFinish,
+     * profitSharingReturn) need the client certificate. `receiver` (add/remove) and
+     * `receivers` (sharing) may be arrays, sent as JSON; they are checked first (type,
+     * account, amounts in whole fen, relation_type, at most 50 receivers). Re-sent after a
+     * transport failure or SYSTEMERROR with identical fields: out_order_no and out_return_no
+     * make a repeat the same request. profitSharingQuery() and
+     * profitSharingOrderAmountQuery() send no appid (WeChat's tables have none).
+     *
+     * @param array<string, string|int|array|null> $params
+     * @return array<string, string>
+     * @throws ConfigException|InvalidArgumentException|HttpException|SignatureException|ApiException|XmlException
+     */
+    public function profitSharingAddReceiver(array $params): array
+    {
+    }
+
+    /** @see profitSharingAddReceiver() */
+    public function profitSharingRemoveReceiver(array $params): array
+    {
+    }
+
+    /** @see profitSharingAddReceiver() */
+    public function profitSharing(array $params): array
+    {
+    }
+
+    /** @see profitSharingAddReceiver() */
+    public function multiProfitSharing(array $params): array
+    {
+    }
+
+    /** @see profitSharingAddReceiver() */
+    public function profitSharingQuery(array $params): array
+    {
+    }
+
+    /** @see profitSharingAddReceiver() */
+    public function profitSharingFinish(array $params): array
+    {
+    }
+
+    /** @see profitSharingAddReceiver() */
+    public function profitSharingReturn(array $params): array
+    {
+    }
+
+    /** @see profitSharingAddReceiver() */
+    public function profitSharingReturnQuery(array $params): array
+    {
+    }
+
+    /** @see profitSharingAddReceiver() */
+    public function profitSharingOrderAmountQuery(array $params): array
+    {
+    }
+
+    /**
+     * Coupons (代金券, mmpaymkttransfers/*). Signed with MD5 and without a `sign_type` field,
+     * whatever the client's `sign_type` (WeChat's tables have none; the answers are verified
+     * with MD5 too). sendCoupon() needs the client certificate, fills `openid_count` = 1 (the
+     * only value WeChat takes) and is sent once: it is not re-sent after a transport failure
+     * or SYSTEMERROR, since a repeat may issue a second coupon. Check `ret_code` (SUCCESS or
+     * FAILED) of its answer; a refused coupon is an ApiException (USER_AL_GET_COUPON,
+     * AL_STOCK_OVER, …). couponStock() needs `coupon_stock_id`; couponInfo() needs
+     * `coupon_id`, `openid` and `stock_id`.
+     *
+     * @param array<string, string|int|null> $params
+     * @return array<string, string>
+     * @throws ConfigException|InvalidArgumentException|HttpException|SignatureException|ApiException|XmlException
+     */
+    public function sendCoupon(array $params): array
+    {
+    }
+
+    /** @see sendCoupon() */
+    public function couponStock(array $params): array
+    {
+    }
+
+    /** @see sendCoupon() */
+    public function couponInfo(array $params): array
+    {
+    }
+
+    /**
      * Any other v2 endpoint (path such as '/pay/somecall'). The answer must be a signed one
      * for this merchant (as the payment calls' answers are). A path of a known call follows that call's
      * rules; any other path is sent once, and retried (transport failure, SYSTEMERROR) only
@@ -582,7 +711,8 @@ final class Bill
 
     /**
      * Rows and summary are keyed by column name as PHP keys arrays (a column "1" is the int
-     * key 1); a header that names a column twice is refused.
+     * key 1); a header that names a column twice is refused. The arrays are built straight
+     * from $text, inside memory_limit: about 9 times the text's size.
      *
      * @return array{header: list<string>, rows: list<array<string|int, string>>, summary: array<string|int, string>}
      * @throws InvalidArgumentException

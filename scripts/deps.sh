@@ -13,7 +13,9 @@ php=php
 if [[ -n "${PHP_CONFIG:-}" ]] && command -v "$PHP_CONFIG" >/dev/null; then
   php=php$("$PHP_CONFIG" --version | cut -d. -f1,2)
 fi
-PACKAGES=("$php-cli" "$php-dev" "$php-xml" "$php-mbstring" "$php-curl" "$php-sqlite3" phpunit
+# php-mysql: the example shop's mysql: DSN (tests/ShopDbTest.php needs no server); openssl:
+# a Rust test decrypts with the openssl command.
+PACKAGES=("$php-cli" "$php-dev" "$php-xml" "$php-mbstring" "$php-curl" "$php-sqlite3" "$php-mysql" phpunit
   build-essential clang libclang-dev ca-certificates curl openssl)
 RUST_WEB=(rustc-web cargo-web rust-web-clippy rustfmt-web)
 need_rust=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml")

@@ -3,20 +3,26 @@
 /**
  * Soak driver: shoppers over HTTP through nginx (→ php-fpm → wxpay → wxpay-mock), the payer
  * through the mock's control API, fault phases toggled on the mock, concurrent replays of
- * spooled notifies, then reconciliation of the mock's paid orders against the shop's SQLite.
+ * spooled notifies, then reconciliation of the mock's paid orders against the shop's order book.
  *
  *   php soak/driver.php <config.json>
  *
  * config: shop (http://127.0.0.1:PORT), control (mock URL for /mock/ calls: the backup
- * listener, which stays up while the primary is "down"), ca, db, spool, out (JSON report),
- * requests (target count of shop requests), concurrency, max_seconds, phases.
- * Needs only ext-curl and pdo_sqlite (the driver itself never loads wxpay).
+ * listener, which stays up while the primary is "down"), ca, dsn (+ db_user, db_password:
+ * the order book), spool, out (JSON report), requests (target count of shop requests),
+ * concurrency, max_seconds, phases. A phase sets the mock's `faults`, and may run `sql`
+ * statements on the order book (retried until they succeed: the database may be restarting)
+ * and `kill` a process ({"pid_file": …, "signal": "TERM"|"KILL"}) when it starts.
+ * Needs ext-curl, PDO for the order book and ext-posix (the driver never loads wxpay).
  */
 
 declare(strict_types=1);
 
 error_reporting(-1);
 set_error_handler(static function (int $severity, string $message, string $file, int $line): bool {
+    if ((error_reporting() & $severity) === 0) {
+        return false; // silenced with @
+    }
     throw new ErrorException($message, 0, $severity, $file, $line);
 });
 
@@ -62,7 +68,28 @@ final class Stats
     }
 }
 
+/** The order book, as the shop sees it (a new connection: the database may have restarted). */
+function orderBook(): PDO
+{
+    global $cfg;
+    $db = new PDO($cfg['dsn'], $cfg['db_user'] ?? null, $cfg['db_password'] ?? null, [
+        PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION,
+        PDO::ATTR_TIMEOUT => 5,
+    ]);
+    if (str_starts_with($cfg['dsn'], 'sqlite:')) {
+        $db->exec('PRAGMA busy_timeout = 10000');
+    }
+    return $db;
+}
+
 $stats = new Stats();
+/** @var list<array{phase: string, action: string, at_s: float, result: string}> */
+$phaseActions = [];
+/** @var list<string> $pendingSql statements of the current phase not yet applied */
+$pendingSql = [];
+/** @var array{pid_file: string, signal: string}|null $pendingKill the phase's signal, not yet sent */
+$pendingKill = null;
+$retryActionsAt = 0.0;
 $multi = curl_multi_init();
 curl_multi_setopt($multi, CURLMOPT_MAX_HOST_CONNECTIONS, $concurrency * 2 + 8);
 /** @var array<int, array{kind: string, session: ?int, route: string, t0: float}> */
@@ -300,14 +327,56 @@ function classify(array $job, CurlHandle $h, int $errno): void
             $stats->ordersFailed++;
         }
         if ($s['o'] === null) {
+            // A shopper who got an error comes back a little later, not at once in a loop.
             $s['steps'] = [];
+            $s['wait_until'] = microtime(true) + 0.5;
+        }
+    }
+}
+
+/**
+ * The current phase's SQL and signal, retried every 0.5 s until they succeed: the database
+ * may be down (restarting) when the phase starts.
+ */
+function applyPhaseActions(): void
+{
+    global $pendingSql, $pendingKill, $retryActionsAt, $phaseActions, $phaseName, $start;
+    if (($pendingSql === [] && $pendingKill === null) || microtime(true) < $retryActionsAt) {
+        return;
+    }
+    $retryActionsAt = microtime(true) + 0.5;
+    $done = function (string $action, string $result) use (&$phaseActions, $phaseName, $start): void {
+        $phaseActions[] = ['phase' => $phaseName, 'action' => $action,
+            'at_s' => round(microtime(true) - $start, 1), 'result' => $result];
+    };
+    if ($pendingSql !== []) {
+        try {
+            $db = orderBook();
+            foreach ($pendingSql as $sql) {
+                $db->exec($sql);
+            }
+            $done('sql', implode('; ', $pendingSql));
+            $pendingSql = [];
+        } catch (PDOException) {
+            // down: again in 0.5 s
+        }
+    }
+    if ($pendingKill !== null) {
+        // The pid file comes and goes while the database restarts.
+        $pid = (int) trim((string) @file_get_contents($pendingKill['pid_file']));
+        if ($pid > 1 && posix_kill($pid, 0)) {
+            $signal = ['TERM' => SIGTERM, 'KILL' => SIGKILL][$pendingKill['signal']];
+            $sent = posix_kill($pid, $signal);
+            $done('kill', $sent ? "SIG{$pendingKill['signal']} to $pid" : "kill $pid failed: " . posix_strerror(posix_get_last_error()));
+            fprintf(STDERR, "[%6.1fs] phase %s: SIG%s to %d\n", microtime(true) - $start, $phaseName, $pendingKill['signal'], $pid);
+            $pendingKill = null;
         }
     }
 }
 
 function setPhase(): void
 {
-    global $phases, $phaseIndex, $phaseName, $stats, $target, $start, $maxSeconds;
+    global $phases, $phaseIndex, $phaseName, $stats, $target, $start, $maxSeconds, $pendingSql, $pendingKill, $retryActionsAt;
     $progress = max($stats->requests / max(1, $target), (microtime(true) - $start) / $maxSeconds);
     $i = $phaseIndex;
     while (isset($phases[$i + 1]) && $progress >= $phases[$i + 1]['from']) {
@@ -317,8 +386,11 @@ function setPhase(): void
         $phaseIndex = $i;
         $phaseName = $phases[$i]['name'];
         control('POST', '/mock/faults', $phases[$i]['faults']);
-        fprintf(STDERR, "[%6.1fs] %6d requests: phase %s %s\n", microtime(true) - $start, $stats->requests,
-            $phaseName, json_encode($phases[$i]['faults']));
+        $pendingSql = $phases[$i]['sql'] ?? [];
+        $pendingKill = $phases[$i]['kill'] ?? null;
+        $retryActionsAt = 0.0;
+        fprintf(STDERR, "[%6.1fs] %6d requests: phase %s %s%s\n", microtime(true) - $start, $stats->requests,
+            $phaseName, json_encode($phases[$i]['faults']), $pendingSql === [] ? '' : ' sql: ' . implode('; ', $pendingSql));
     }
 }
 
@@ -336,6 +408,7 @@ while (true) {
             fprintf(STDERR, "[%6.1fs] stop launching (%d requests)\n", $now - $start, $stats->requests);
         }
     }
+    applyPhaseActions();
     // Keep `concurrency` sessions alive; finished ones are replaced until the target.
     while (!$stopLaunching && count($sessions) < $concurrency) {
         $sessions[$nextSession] = newSession();
@@ -432,20 +505,22 @@ $statsAfter = control('GET', '/mock/stats');
 [$c1, $cc1] = [$stats->control, $stats->controlConnects];
 $settleSeconds = microtime(true) - $settleStart;
 
-// Reconciliation: the mock's paid orders vs the shop's SQLite.
-$db = new PDO('sqlite:' . $cfg['db'], null, null, [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION]);
-$db->exec('PRAGMA busy_timeout = 10000');
+// Reconciliation: the mock's paid orders vs the shop's order book.
+applyPhaseActions();
+$db = orderBook();
 $mockPaid = [];
+$mockFee = [];
 $mockStates = [];
 foreach ($orders as $o) {
     $st = $o['state'] ?? '?';
     $mockStates[$st] = ($mockStates[$st] ?? 0) + 1;
     if ($st === 'SUCCESS') {
         $mockPaid[$o['out_trade_no']] = $o['transaction_id'] ?? '';
+        $mockFee[$o['out_trade_no']] = (int) $o['total_fee'];
     }
 }
 $dbOrders = [];
-foreach ($db->query('SELECT out_trade_no, state, transaction_id, paid_via FROM orders') as $r) {
+foreach ($db->query('SELECT out_trade_no, state, transaction_id, paid_via, total_fee FROM orders') as $r) {
     $dbOrders[$r['out_trade_no']] = $r;
 }
 $processed = [];
@@ -460,7 +535,8 @@ $rejectedDetails = [];
 foreach ($db->query("SELECT detail, COUNT(*) AS n FROM notify_log WHERE outcome = 'rejected' GROUP BY detail") as $r) {
     $rejectedDetails[$r['detail']] = (int) $r['n'];
 }
-$lost = $twice = $wrongTx = $paidNotByMock = [];
+$lost = $twice = $wrongTx = $paidNotByMock = $wrongAmount = [];
+$amounts = ['mock' => 0, 'db' => 0];
 foreach ($mockPaid as $no => $tx) {
     $row = $dbOrders[$no] ?? null;
     $n = array_sum($processed[$no] ?? []);
@@ -473,28 +549,43 @@ foreach ($mockPaid as $no => $tx) {
     if ($row !== null && $row['transaction_id'] !== null && $row['transaction_id'] !== $tx) {
         $wrongTx[] = $no;
     }
+    $amounts['mock'] += $mockFee[$no];
+    $amounts['db'] += $row === null ? 0 : (int) $row['total_fee'];
+    if ($row === null || (int) $row['total_fee'] !== $mockFee[$no]) {
+        $wrongAmount[] = $no;
+    }
 }
 foreach ($dbOrders as $no => $row) {
     if ($row['state'] !== 'NOTPAY' && !isset($mockPaid[$no])) {
         $paidNotByMock[] = $no;
     }
 }
+$appliedOnce = count(array_filter(
+    array_keys($mockPaid),
+    fn (string $no): bool => ($dbOrders[$no]['state'] ?? '') === 'PAID' && array_sum($processed[$no] ?? []) === 1,
+));
 $viaNotify = $viaQuery = 0;
 foreach ($processed as $kinds) {
     $viaNotify += $kinds['payment'] ?? 0;
     $viaQuery += $kinds['orderquery'] ?? 0;
 }
-$attempts = ['total' => count($notifies), 'ok' => 0, 'failed' => 0, 'max_attempt' => 0, 'by_status' => [], 'retried_orders' => 0];
+$attempts = ['total' => count($notifies), 'ok' => 0, 'failed' => 0, 'fail_replies' => 0, 'max_attempt' => 0,
+    'extra_copies' => 0, 'by_status' => [], 'retried_orders' => 0];
 $perOrder = [];
 foreach ($notifies as $n) {
     if (($n['kind'] ?? '') !== 'payment') {
         continue;
     }
     $attempts[$n['ok'] ? 'ok' : 'failed']++;
+    // HTTP 200 without SUCCESS: the endpoint answered FAIL, and the mock will deliver again.
+    $attempts['fail_replies'] += $n['http_status'] === 200 && !$n['ok'] ? 1 : 0;
+    $attempts['extra_copies'] += ($n['copy'] ?? 1) > 1 ? 1 : 0;
     $attempts['max_attempt'] = max($attempts['max_attempt'], (int) $n['attempt']);
     $k = $n['http_status'] === null ? 'transport: ' . substr((string) ($n['error'] ?? ''), 0, 60) : 'HTTP ' . $n['http_status'];
     $attempts['by_status'][$k] = ($attempts['by_status'][$k] ?? 0) + 1;
-    $perOrder[$n['out_trade_no']] = ($perOrder[$n['out_trade_no']] ?? 0) + 1;
+    if (($n['copy'] ?? 1) === 1) {
+        $perOrder[$n['out_trade_no']] = ($perOrder[$n['out_trade_no']] ?? 0) + 1;
+    }
 }
 $attempts['retried_orders'] = count(array_filter($perOrder, fn ($c) => $c > 1));
 
@@ -521,10 +612,13 @@ $report = [
     'db_paid_orders' => count(array_filter($dbOrders, fn ($r) => $r['state'] === 'PAID')),
     'processed_via_notify' => $viaNotify,
     'processed_via_orderquery' => $viaQuery,
+    'applied_exactly_once' => $appliedOnce,
     'lost' => count($lost),
     'processed_twice' => count($twice),
     'wrong_transaction_id' => count($wrongTx),
     'paid_in_db_not_in_mock' => count($paidNotByMock),
+    'wrong_amount' => count($wrongAmount),
+    'paid_amount_fen' => $amounts,
     'lost_examples' => array_slice($lost, 0, 5),
     'twice_examples' => array_slice($twice, 0, 5),
     'notify_log_outcomes' => $outcomes,
@@ -538,8 +632,9 @@ $report = [
     'tls_connections_by_workers' => $statsAfter['tls_connections'] - $statsBefore['tls_connections'] - ($cc1 - $cc0),
     'connections_by_workers_incl_refused' => $statsAfter['connections'] - $statsBefore['connections'] - ($cc1 - $cc0),
     'phases' => $phases,
+    'phase_actions' => $phaseActions,
 ];
 file_put_contents($cfg['out'], json_encode($report, JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE) . "\n");
 fprintf(STDERR, "report: %s\n", $cfg['out']);
 exit(($report['lost'] === 0 && $report['processed_twice'] === 0 && $report['wrong_transaction_id'] === 0
-    && $report['paid_in_db_not_in_mock'] === 0) ? 0 : 1);
+    && $report['paid_in_db_not_in_mock'] === 0 && $report['wrong_amount'] === 0) ? 0 : 1);

@@ -18,7 +18,7 @@ use ext_php_rs::types::{ZendCallable, Zval};
 use std::time::Duration;
 use std::time::{SystemTime, UNIX_EPOCH};
 use wxpay_core::client::Settlement;
-use wxpay_core::{Api, Client as CoreClient, Config, Error, invoke, nonce, notify};
+use wxpay_core::{Api, Client as CoreClient, Config, Error, invoke, nonce, notify, scan};
 
 /// A merchant's client. The key is a plain Rust field, invisible to PHP: not a property,
 /// so `var_dump`, `var_export`, `json_encode` and `(array)` cannot show it; the class is
@@ -182,6 +182,41 @@ impl Client {
         handlers::reply(&handled, "handleRefundNotify")
     }
 
+    /// Native pay mode 1: verifies the callback WeChat posts when a payer scans a
+    /// `nativeUrl()` QR code (MD5, this merchant, openid and product_id present), calls
+    /// `createOrder(array $callback)`, and returns the signed reply to echo. The callback
+    /// returns unifiedOrder parameters (the order is placed for it, trade_type NATIVE with
+    /// the callback's product_id and openid), a unifiedOrder answer (its prepay_id is used),
+    /// or `['result_code' => 'FAIL', 'err_code_des' => '…']` to decline with a text for the
+    /// payer. A throw, `false`, any other answer or a failed unifiedOrder is a FAIL reply with
+    /// a generic text (WeChat's own err_code_des for a refused order), the reason in PHP's
+    /// error log; an unverified callback is a `return_code=FAIL` reply.
+    pub fn handleScanCallback(&self, body: BinarySlice<u8>, createOrder: ZendCallable) -> String {
+        let handled = scan::handle(
+            &body,
+            self.config(),
+            |callback| {
+                let mut fields = Zval::new();
+                fields.set_hashtable(array(callback));
+                let returned = handlers::call_for_value(&createOrder, vec![&fields])?;
+                match returned.array() {
+                    Some(answer) => convert::owned_params(answer).map_err(handlers::message_of),
+                    None if returned.is_false() => Err("the callback returned false".into()),
+                    None => Err(format!(
+                        "the callback must return an array (unifiedOrder parameters, its \
+                         answer, or ['result_code' => 'FAIL', 'err_code_des' => …]), {} given",
+                        convert::type_name(&returned)
+                    )),
+                }
+            },
+            |params| self.emit_log(self.core.call(Api::UnifiedOrder, params)),
+        );
+        if let Some(line) = handled.log_line("handleScanCallback") {
+            handlers::log(&line);
+        }
+        handled.reply(self.config())
+    }
+
     /// `pay/unifiedorder`: NATIVE (`code_url`), JSAPI (needs `openid`), APP, MWEB.
     pub fn unifiedOrder(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
         self.call(Api::UnifiedOrder, params)
@@ -279,6 +314,80 @@ impl Client {
     /// `mmpaysptrans/query_bank`.
     pub fn queryBank(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
         self.call(Api::QueryBank, params)
+    }
+
+    /// `pay/profitsharingaddreceiver` (HMAC-SHA256 only): `receiver` as an array or JSON.
+    pub fn profitSharingAddReceiver(
+        &self,
+        params: &ZendHashTable,
+    ) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::ProfitSharingAddReceiver, params)
+    }
+
+    /// `pay/profitsharingremovereceiver` (HMAC-SHA256 only).
+    pub fn profitSharingRemoveReceiver(
+        &self,
+        params: &ZendHashTable,
+    ) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::ProfitSharingRemoveReceiver, params)
+    }
+
+    /// `secapi/pay/profitsharing` (client certificate, HMAC-SHA256 only): shares once and
+    /// unfreezes the rest.
+    pub fn profitSharing(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::ProfitSharing, params)
+    }
+
+    /// `secapi/pay/multiprofitsharing` (client certificate, HMAC-SHA256 only).
+    pub fn multiProfitSharing(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::MultiProfitSharing, params)
+    }
+
+    /// `pay/profitsharingquery` (HMAC-SHA256 only; sends no appid).
+    pub fn profitSharingQuery(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::ProfitSharingQuery, params)
+    }
+
+    /// `secapi/pay/profitsharingfinish` (client certificate, HMAC-SHA256 only).
+    pub fn profitSharingFinish(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::ProfitSharingFinish, params)
+    }
+
+    /// `secapi/pay/profitsharingreturn` (client certificate, HMAC-SHA256 only).
+    pub fn profitSharingReturn(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::ProfitSharingReturn, params)
+    }
+
+    /// `pay/profitsharingreturnquery` (HMAC-SHA256 only).
+    pub fn profitSharingReturnQuery(
+        &self,
+        params: &ZendHashTable,
+    ) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::ProfitSharingReturnQuery, params)
+    }
+
+    /// `pay/profitsharingorderamountquery` (HMAC-SHA256 only; sends no appid).
+    pub fn profitSharingOrderAmountQuery(
+        &self,
+        params: &ZendHashTable,
+    ) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::ProfitSharingOrderAmountQuery, params)
+    }
+
+    /// `mmpaymkttransfers/send_coupon` (client certificate; MD5 without `sign_type`): one
+    /// coupon of a stock to one openid. Sent once, never re-sent blindly.
+    pub fn sendCoupon(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::SendCoupon, params)
+    }
+
+    /// `mmpaymkttransfers/query_coupon_stock` (MD5 without `sign_type`).
+    pub fn couponStock(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::QueryCouponStock, params)
+    }
+
+    /// `mmpaymkttransfers/querycouponsinfo` (MD5 without `sign_type`).
+    pub fn couponInfo(&self, params: &ZendHashTable) -> PhpResult<ZBox<ZendHashTable>> {
+        self.call(Api::QueryCouponsInfo, params)
     }
 
     /// Any other v2 endpoint, e.g. `/pay/somecall`: common fields filled, and the answer
@@ -400,16 +509,35 @@ impl Client {
     fn download(&self, api: Api, params: &ZendHashTable) -> PhpResult<Binary<u8>> {
         let fields = convert::owned_params(params)?;
         let body = self.logged(self.core.download(api, fields))?;
+        // Refused here rather than by a fatal error that would leave `body` (outside
+        // memory_limit) allocated for the rest of the worker's life.
+        if let Err((limit, used)) = crate::engine::fits_memory_limit(body.len()) {
+            return Err(crate::exceptions::simple(
+                crate::exceptions::Class::Base,
+                format!(
+                    "{}: the bill of {} bytes does not fit in PHP's memory_limit ({limit} bytes, \
+                     {used} in use): raise memory_limit, or lower bill_max_bytes to refuse such \
+                     bills before they download",
+                    api.spec().name,
+                    body.len()
+                ),
+            ));
+        }
         Ok(Binary::from(body))
     }
 
     /// Hands the finished call's attempts to the logger, back on PHP's side of the call,
     /// then returns its result (see `logger.rs` for why not during the call).
     fn logged<T>(&self, result: wxpay_core::Result<T>) -> PhpResult<T> {
+        self.emit_log(result).map_err(to_php)
+    }
+
+    /// [`Client::logged`] for a result that stays a core one.
+    fn emit_log<T>(&self, result: wxpay_core::Result<T>) -> wxpay_core::Result<T> {
         if let Some(logger) = &self.logger {
             logger.emit(self.core.take_attempts());
         }
-        result.map_err(to_php)
+        result
     }
 }
 

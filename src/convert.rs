@@ -11,8 +11,9 @@ use ext_php_rs::types::{ZendHashTable, ZendStr, Zval};
 use std::borrow::Cow;
 use wxpay_core::sign::{Pair, PairList};
 
-/// Parameters whose value may be given as an array; they are sent as JSON text.
-const JSON_FIELDS: [&[u8]; 2] = [b"detail", b"scene_info"];
+/// Parameters whose value may be given as an array; they are sent as JSON text
+/// (profit sharing's receivers: docs/protocol.md §15.1).
+const JSON_FIELDS: [&[u8]; 4] = [b"detail", b"scene_info", b"receiver", b"receivers"];
 
 /// Decimal digits of `n`, written at the end of `buf`.
 fn format_int(n: i64, buf: &mut [u8; 20]) -> &[u8] {
@@ -40,8 +41,11 @@ enum Checked<'a> {
     Json(String),
 }
 
-fn type_name(zv: &Zval) -> &'static str {
+pub fn type_name(zv: &Zval) -> &'static str {
     match zv.get_type() {
+        DataType::String => "string",
+        DataType::Long => "int",
+        DataType::Null => "null",
         DataType::Double => "float",
         DataType::Bool | DataType::True | DataType::False => "bool",
         DataType::Array => "array",

@@ -51,6 +51,8 @@ pub struct ArgumentRules {
 #[repr(C, align(8))]
 struct Md5Ctx([u8; 256]);
 
+type MemoryUsageFn = unsafe extern "C" fn(real_usage: bool) -> usize;
+
 type Md5InitFn = unsafe extern "C" fn(ctx: *mut Md5Ctx, args: *mut c_void);
 type Md5UpdateFn = unsafe extern "C" fn(ctx: *mut Md5Ctx, data: *const c_void, len: usize);
 type Md5FinalFn = unsafe extern "C" fn(digest: *mut u8, ctx: *mut Md5Ctx);
@@ -74,6 +76,8 @@ pub struct Engine {
     /// `zend_class_entry **spl_ce_InvalidArgumentException`.
     invalid_argument_exception: *mut *mut zend_class_entry,
     pub arguments: ArgumentRules,
+    /// `zend_memory_usage`: what `memory_limit` is checked against.
+    memory_usage: MemoryUsageFn,
     md5: Option<EngineMd5>,
     /// `zend_string_init_existing_interned`, a variable the engine (or OPcache) points at
     /// the handler of the moment; read at each use.
@@ -128,6 +132,10 @@ pub fn load() -> Result<&'static Engine, String> {
             }
         },
         init_existing_interned: sym(c"zend_string_init_existing_interned")?.cast(),
+        // SAFETY: the symbol is the engine's zend_memory_usage, whose C signature this is.
+        memory_usage: unsafe {
+            std::mem::transmute::<*mut c_void, MemoryUsageFn>(sym(c"zend_memory_usage")?)
+        },
         // Optional: without it the portable MD5 is used.
         // SAFETY: the symbols are ext/standard's MD5 functions with these C signatures.
         md5: match (
@@ -173,6 +181,25 @@ pub fn runtime_exception() -> &'static ClassEntry {
 /// `\InvalidArgumentException`.
 pub fn invalid_argument_exception() -> &'static ClassEntry {
     spl_class(get().invalid_argument_exception)
+}
+
+/// Whether a PHP string of `len` bytes can be allocated within `memory_limit` now. The
+/// engine's allocator ends the request with a fatal error when it cannot, and that
+/// `longjmp` skips the Rust frames in between: whatever they own is never freed, so a call
+/// about to hand PHP something large asks first. `Err` holds (limit, bytes in use).
+pub fn fits_memory_limit(len: usize) -> Result<(), (usize, usize)> {
+    let limit = ext_php_rs::zend::ProcessGlobals::get().memory_limit;
+    let Ok(limit) = usize::try_from(limit) else {
+        return Ok(()); // -1: no limit
+    };
+    // SAFETY: called on a PHP thread during a request, where the allocator is set up.
+    let used = unsafe { (get().memory_usage)(true) };
+    // A large string gets whole pages of its own, plus the zend_string header.
+    const OVERHEAD: usize = 4096 + 32;
+    match limit.checked_sub(used) {
+        Some(room) if len.saturating_add(OVERHEAD) <= room => Ok(()),
+        _ => Err((limit, used)),
+    }
 }
 
 fn engine_md5(message: &[u8]) -> [u8; 16] {

@@ -56,6 +56,11 @@ final class ClientTest extends TestCase
         yield 'deadline zero' => [$ok + ['deadline' => 0.0], '"deadline" must be more than 0'];
         yield 'deadline as string' => [$ok + ['deadline' => '15'], '"deadline" must be a number of seconds, string given'];
         yield 'failover' => [$ok + ['failover' => 'yes'], '"failover" must be a bool'];
+        $billRule = 'config "bill_max_bytes" must be an int from 1048576 (1 MiB) to 1073741824 (1 GiB) bytes, ';
+        yield 'bill_max_bytes too small' => [$ok + ['bill_max_bytes' => 1000], $billRule . '1000 given'];
+        yield 'bill_max_bytes too large' => [$ok + ['bill_max_bytes' => 2 << 30], $billRule . '2147483648 given'];
+        yield 'bill_max_bytes as string' => [$ok + ['bill_max_bytes' => '64M'], $billRule . 'string given'];
+        yield 'bill_max_bytes as float' => [$ok + ['bill_max_bytes' => 1e7], $billRule . 'float given'];
         yield 'base_url' => [$ok + ['base_url' => 'ftp://x'], '"base_url" must be an https:// URL'];
         yield 'plain http to a remote host' => [
             $ok + ['base_url' => 'http://api.mch.weixin.qq.com'],

@@ -60,7 +60,8 @@ final class IntegrationExampleNotifyTest extends TestCase
         $notifyBase = "http://127.0.0.1:$notifyPort";
         $env = $this->mock->exampleEnv() + ['WXPAY_NOTIFY_BASE' => $notifyBase, 'WXPAY_DB' => $db];
         // The shop's side: its order book, and its notify endpoint with the extension.
-        $shop = new Shop($this->mock->client(), Shop::openDb($db), $notifyBase);
+        Shop::createSchema($pdo = Shop::openDb("sqlite:$db"));
+        $shop = new Shop($this->mock->client(), $pdo, $notifyBase);
         $this->servers[] = $endpoint = new PhpServer(
             realpath(self::EXAMPLES . '/notify.php'),
             $env + ['PHP_CLI_SERVER_WORKERS' => '4'],

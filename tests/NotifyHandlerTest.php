@@ -108,7 +108,7 @@ final class NotifyHandlerTest extends TestCase
         yield 'return_code FAIL' => [
             'handleNotify',
             Xml::encode(['return_code' => 'FAIL', 'return_msg' => 'x']),
-            'payment notify: WeChat Pay refused the request: return_code=FAIL',
+            'payment notify: return_code is not SUCCESS, and such a notify is unsigned: none of its fields is verified',
         ];
         yield 'a refund notify at the payment handler' => [
             'handleNotify',
@@ -142,6 +142,25 @@ final class NotifyHandlerTest extends TestCase
         $this->assertSame(Notify::fail('invalid notify'), $reply);
         $this->assertStringContainsString("wxpay: $handler refused the notify and replied FAIL: $reason", $this->logged());
         $this->assertStringNotContainsString(Notifies::KEY, $this->logged());
+    }
+
+    /**
+     * The reason may quote the sender's text (a refund notify's appid is unsigned): it is
+     * logged on one line, so that nobody can write lines of their own into the shop's log.
+     */
+    public function testRefusalsAreLoggedOnOneLine(): void
+    {
+        $body = Notifies::refund(Notifies::KEY, [], ['appid' => "wx\nwxpay: handleRefundNotify took it\r"]);
+        self::client()->handleRefundNotify($body, function () {
+            $this->fail('the callback must not see an unverified notify');
+        });
+        $lines = array_values(array_filter(explode("\n", $this->logged()), fn (string $l) => $l !== ''));
+        $this->assertCount(1, $lines, $this->logged());
+        $this->assertStringEndsWith(
+            'wxpay: handleRefundNotify refused the notify and replied FAIL: refund notify is for appid '
+            . '"wx\\nwxpay: handleRefundNotify took it\\r", this client is configured for "' . Notifies::config()['appid'] . '"',
+            $lines[0]
+        );
     }
 
     public function testCallbackExceptionIsCaughtLoggedAndFail(): void

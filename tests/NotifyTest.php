@@ -80,16 +80,40 @@ final class NotifyTest extends TestCase
         }
     }
 
-    public function testReturnCodeFailIsAnApiException(): void
+    /**
+     * Finding 10 (issue 10): WeChat signs no return_code=FAIL notify, so anyone can send one.
+     * It is an ApiException whose getResponse() holds what the sender wrote: kept for the
+     * shop's log, never verified, never repeated in the message, never retryable.
+     */
+    public function testReturnCodeFailIsAnApiExceptionWithUnverifiedFields(): void
     {
         $client = new Client(Notifies::config());
-        try {
-            $client->parseNotify(Xml::encode(['return_code' => 'FAIL', 'return_msg' => 'boom']));
-            $this->fail('must throw');
-        } catch (ApiException $e) {
-            $this->assertSame('FAIL', $e->getReturnCode());
-            $this->assertSame('boom', $e->getReturnMsg());
-            $this->assertSame(['return_code' => 'FAIL', 'return_msg' => 'boom'], $e->getResponse());
+        $forged = [
+            'return_code' => 'FAIL',
+            'return_msg' => "boom\nwxpay: a line of the sender's",
+            'err_code' => 'SYSTEMERROR',
+            'out_trade_no' => 'A1001',
+            'appid' => 'wx-not-ours',
+        ];
+        $calls = [
+            'payment notify' => fn () => $client->parseNotify(Xml::encode($forged)),
+            'refund notify' => fn () => $client->parseRefundNotify(Xml::encode($forged + ['req_info' => 'x'])),
+        ];
+        foreach ($calls as $what => $call) {
+            try {
+                $call();
+                $this->fail("$what: must throw");
+            } catch (ApiException $e) {
+                $this->assertSame(
+                    "$what: return_code is not SUCCESS, and such a notify is unsigned: none of its fields "
+                    . 'is verified (anyone can send one), so none is repeated here',
+                    $e->getMessage()
+                );
+                $this->assertSame($what, $e->getCall());
+                $this->assertSame('FAIL', $e->getReturnCode(), 'not SUCCESS: the fields are unverified');
+                $this->assertSame('A1001', $e->getResponse()['out_trade_no']);
+                $this->assertFalse($e->isRetryable(), "$what: SYSTEMERROR from anyone");
+            }
         }
     }
 

@@ -12,3 +12,4 @@ require __DIR__ . '/support/Notifies.php';
 require __DIR__ . '/support/Signature.php';
 require __DIR__ . '/support/Mock.php';
 require __DIR__ . '/support/Extension.php';
+require __DIR__ . '/support/HostileBodies.php';

@@ -16,7 +16,7 @@
 # BENCH_FLAME=out.svg (also record the wxpay notify endpoint with perf and draw a flame
 # graph; needs linux-perf, installed here, and inferno's tools on PATH) BENCH_KEEP=1.
 # Everything it starts runs in its own session and is stopped on exit, also on failure
-# (scripts/stack.sh, shared with make soak).
+# (soak/lib.sh, the harness shared with make soak).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -29,16 +29,16 @@ CONNECTIONS=${BENCH_CONNECTIONS:-8}
 THREADS=2
 WORKERS=4
 ORDERS=500
-PHP_VERSION=$(${PHP:-php} -r 'echo PHP_MAJOR_VERSION, ".", PHP_MINOR_VERSION;')
-PACKAGES=("php$PHP_VERSION-cli" "php$PHP_VERSION-fpm" "php$PHP_VERSION-sqlite3" "php$PHP_VERSION-curl"
-  "php$PHP_VERSION-xml" "php$PHP_VERSION-opcache" nginx-light wrk curl)
-[[ -n "${BENCH_FLAME:-}" ]] && PACKAGES+=(linux-perf)
 
-STACK_NAME=bench-fpm
-STACK_KEEP=${BENCH_KEEP:-}
-STACK_ROOT=$ROOT
-# shellcheck source=../../scripts/stack.sh
-source "$ROOT/scripts/stack.sh"
+SOAK_NAME=bench-fpm
+SOAK_KEEP=${BENCH_KEEP:-}
+# The release build that make bench-fpm has just made, nothing else: the figures are release ones.
+SOAK_PROFILE=release
+SOAK_NO_BUILD=1
+# shellcheck source=../../soak/lib.sh
+source "$ROOT/soak/lib.sh"
+PACKAGES=("${SOAK_WEB_PACKAGES[@]}" "php$PHP_VERSION-xml" "php$PHP_VERSION-opcache" wrk curl)
+[[ -n "${BENCH_FLAME:-}" ]] && PACKAGES+=(linux-perf)
 
 if [[ -n "$SDK" ]]; then
   SDK=$(cd "$SDK" && pwd)
@@ -46,21 +46,14 @@ if [[ -n "$SDK" ]]; then
     || die "$SDK is not the official SDK's lib/ directory (WxPay.Api.php, WxPay.Notify.php)"
 fi
 
-# --- packages ---------------------------------------------------------------------------
-stack_packages "${PACKAGES[@]}"
-stack_servers "$PHP_VERSION"
-
-EXT_SRC=$ROOT/target/release/libwxpay.so
-MOCK_SRC=$ROOT/target/release/wxpay-mock
-[[ -f "$EXT_SRC" && -x "$MOCK_SRC" ]] || die "release build missing ($EXT_SRC, $MOCK_SRC): make release"
-
-stack_tmp
-mkdir -p "$TMP/nginx"
-cp "$EXT_SRC" "$TMP/libwxpay.so"
-cp "$MOCK_SRC" "$TMP/wxpay-mock"
+# --- packages, temp dir, the release build copied there ------------------------------
+soak_packages "${PACKAGES[@]}"
+soak_web_binaries
+soak_init wxpay-bench-fpm
+soak_build
 
 # --- wxpay-mock -------------------------------------------------------------------------
-stack_mock "$TMP/wxpay-mock"
+soak_start_mock 0
 mock_faults() {
   curl -sf --cacert "$WXPAY_CA_PATH" -H 'Content-Type: application/json' -X POST -d "$1" \
     "$WXPAY_BASE_URL/mock/faults" >/dev/null || die "mock faults $1"
@@ -71,40 +64,27 @@ NOTIFY_VARIANTS=(wxpay php)
 DB=$TMP/shop.sqlite
 php "$HERE/gen.php" "$DB" "$TMP" "$ORDERS" "${NOTIFY_VARIANTS[@]}"
 
-PORT=$(stack_free_port)
-URL=http://127.0.0.1:$PORT
+PORT=$(soak_free_port)
+SHOP=http://127.0.0.1:$PORT
 
 # --- php-fpm: OPcache on (as in production), no JIT; the extension loaded in the master ---
-stack_fpm_conf bench "$WORKERS"
-cat >>"$TMP/php-fpm.conf" <<CONF
-request_terminate_timeout = 30s
-; the SDK calls libxml_disable_entity_loader() (deprecated since PHP 8.0) on every notify
-php_admin_value[error_reporting] = E_ALL & ~E_DEPRECATED
+# No E_DEPRECATED: the SDK calls libxml_disable_entity_loader() (deprecated in PHP 8.0) on
+# every notify. BENCH_SDK_LIB only with an SDK (an INI value `none` is read as empty, which
+# php-fpm refuses).
+soak_start_fpm bench "$WORKERS" 0 "php_admin_value[error_reporting] = E_ALL & ~E_DEPRECATED
 php_admin_value[opcache.enable] = 1
 php_admin_value[opcache.jit] = disable
 env[BENCH_DB] = $DB
-env[BENCH_SDK_LIB] = ${SDK:-none}
-CONF
-stack_fpm "$FPM" "$TMP/libwxpay.so"
+${SDK:+env[BENCH_SDK_LIB] = $SDK}"
+FPM_PID=$STARTED
 
-locations=""
+locations="access_log off;"
 for script in notify-wxpay notify-php notify-sdk order-wxpay order-curl; do
-  locations+="    location = /${script/-//} { include /etc/nginx/fastcgi_params; fastcgi_param SCRIPT_FILENAME $HERE/www/$script.php; fastcgi_pass fpm; }
-"
+  locations+="
+    location = /${script/-//} { include /etc/nginx/fastcgi_params; fastcgi_param SCRIPT_FILENAME $HERE/www/$script.php; fastcgi_pass fpm; }"
 done
-{
-  stack_nginx_head
-  cat <<CONF
-  access_log off;
-  server {
-    listen 127.0.0.1:$PORT;
-$locations  }
-}
-CONF
-} >"$TMP/nginx.conf"
-stack_nginx "$NGINX"
-for _ in $(seq 100); do [[ -S "$TMP/php-fpm.sock" ]] && curl -s -o /dev/null "$URL/order/wxpay" && break; sleep 0.1; done
-log "nginx $URL -> php-fpm $PHP_VERSION ($WORKERS workers) -> wxpay-mock $WXPAY_BASE_URL; load $(cut -d' ' -f1-3 /proc/loadavg)"
+soak_start_nginx "server unix:$TMP/php-fpm-bench.sock;" "$locations" /order/wxpay
+log "nginx $SHOP -> php-fpm $PHP_VERSION ($WORKERS workers) -> wxpay-mock $WXPAY_BASE_URL; load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- runs -------------------------------------------------------------------------------
 RESULTS=$TMP/results.jsonl
@@ -114,9 +94,9 @@ run() {
   local name=$1 path=$2 expect=$3 bodies=${4:-} out
   local warm=(-o /dev/null)
   [[ -n "$bodies" ]] && warm+=(--data-binary "@$bodies")
-  for _ in $(seq $((2 * WORKERS))); do curl -s "${warm[@]}" "$URL$path" || true; done
+  for _ in $(seq $((2 * WORKERS))); do curl -s "${warm[@]}" "$SHOP$path" || true; done
   out=$(BENCH_BODIES=$bodies BENCH_EXPECT=$expect BENCH_MAX=$REQUESTS BENCH_THREADS=$THREADS \
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --timeout 10s -s "$HERE/wrk.lua" "$URL$path" \
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --timeout 10s -s "$HERE/wrk.lua" "$SHOP$path" \
     | grep '^{"requests"') || die "$name: wrk printed no result"
   printf '{"name": "%s", "load": "%s", %s\n' "$name" "$(cut -d' ' -f1 /proc/loadavg)" "${out#\{}" >>"$RESULTS"
   log "$name: $out"
@@ -146,7 +126,7 @@ if [[ -n "${BENCH_FLAME:-}" ]]; then
   perf_pid=$!
   sleep 0.5
   BENCH_BODIES=$TMP/bodies-wxpay.txt BENCH_EXPECT=SUCCESS BENCH_MAX=0 BENCH_THREADS=$THREADS \
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$((SECONDS_PER_RUN - 1))s" -s "$HERE/wrk.lua" "$URL/notify/wxpay" >/dev/null
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$((SECONDS_PER_RUN - 1))s" -s "$HERE/wrk.lua" "$SHOP/notify/wxpay" >/dev/null
   wait "$perf_pid" || die "perf record failed: $(cat "$TMP/perf.log")"
   perf script -i "$TMP/perf.data" 2>/dev/null | inferno-collapse-perf >"$TMP/perf.folded"
   inferno-flamegraph --minwidth 0.5 \

@@ -1,4 +1,5 @@
-# Shared by demo.sh and shop.sh (sourced): starting and stopping wxpay-mock and php -S.
+# Shared by demo.sh and shop.sh (sourced): starting and stopping wxpay-mock and php -S, and
+# the order book.
 # Every process is started in its own session (setsid) and stopped as a group on exit.
 
 WX_PIDS=()
@@ -66,6 +67,15 @@ wx_start_mock() {
   done
   cat "$log" >&2
   wx_die "wxpay-mock printed no ready line within 10 s"
+}
+
+# wx_order_book FILE: the order book is the SQLite FILE (exported as WXPAY_DB) unless
+# WXPAY_SHOP_DSN names another (mysql:…, with WXPAY_SHOP_DB_USER / WXPAY_SHOP_DB_PASSWORD);
+# its tables are created here, once.
+wx_order_book() {
+  [[ -n "${WXPAY_SHOP_DSN:-}" ]] || export WXPAY_DB="$1"
+  "${WX_PHP[@]}" -r 'require $argv[1]; WxPayExample\Shop::createSchema(WxPayExample\Shop::dbFromEnv());' \
+    "$WX_DIR/lib/Shop.php"
 }
 
 # wx_start_php_server PORT ROUTER LOG: php -S with the extension, several workers (WeChat

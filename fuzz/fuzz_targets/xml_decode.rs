@@ -24,7 +24,11 @@ fuzz_target!(|data: &[u8]| {
             "field <{name}> kept a control character: {value:?}"
         );
     }
-    assert!(fields.len() <= xml::MAX_FIELDS, "{} fields accepted", fields.len());
+    assert!(
+        fields.len() <= xml::MAX_FIELDS,
+        "{} fields accepted",
+        fields.len()
+    );
     // One name rule both ways: whatever the decoder reads, the encoder writes.
     for (name, value) in &fields {
         if let Err(e) = xml::check_field(name, value) {

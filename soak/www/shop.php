@@ -36,7 +36,7 @@ try {
         $config['backup_url'] = $backup;
         $config['failover'] = true;
     }
-    $shop = new Shop(new Client($config), Shop::openDb(Shop::env('WXPAY_DB')), $notifyBase);
+    $shop = new Shop(new Client($config), Shop::dbFromEnv(), $notifyBase);
     (new ShopApp($shop, null))->run($_SERVER['REQUEST_METHOD'] ?? 'GET', $path, $_GET, $_POST);
 } catch (NotFound $e) {
     http_response_code(404);

@@ -247,6 +247,24 @@ final class Mock
         return $this->control('POST', '/mock/orders/' . rawurlencode($outTradeNo) . '/pay', $body ?: new \stdClass());
     }
 
+    /** The payer scans a native pay mode 1 QR code (POST /mock/scan). @return array<string, mixed> */
+    public function scan(string $url, array $extra = []): array
+    {
+        return $this->control('POST', '/mock/scan', ['url' => $url] + $extra);
+    }
+
+    /** Sets (null: removes) the merchant's native pay mode 1 scan URL (POST /mock/merchant). */
+    public function setScanUrl(?string $url): void
+    {
+        $this->control('POST', '/mock/merchant', ['scan_callback_url' => $url]);
+    }
+
+    /** Creates a coupon stock (POST /mock/coupon-stocks). @return array<string, mixed> */
+    public function couponStock(array $stock): array
+    {
+        return $this->control('POST', '/mock/coupon-stocks', $stock);
+    }
+
     /** @return array<string, mixed> the mock's view of one order */
     public function order(string $outTradeNo): array
     {
@@ -482,6 +500,39 @@ trait UsesMock
     {
         $this->mock = Mock::shared();
         $this->mock->clearFaults();
+    }
+
+    /** How many WeChat requests reached the mock during `$call` (its own stats calls not counted). */
+    protected function requestsDuring(callable $call): int
+    {
+        $before = $this->mock->stats()['requests'];
+        $call();
+        return $this->mock->stats()['requests'] - $before - 1;
+    }
+
+    /** The ApiException `$call` throws; the test fails when it throws none. */
+    protected function apiFailure(callable $call): \WxPay\ApiException
+    {
+        try {
+            $call();
+        } catch (\WxPay\ApiException $e) {
+            return $e;
+        }
+        $this->fail('must throw WxPay\ApiException');
+    }
+
+    /** `$call` is refused with an InvalidArgumentException starting `$message`, and nothing is sent. */
+    protected function assertRefusedBeforeSending(callable $call, string $message): void
+    {
+        $sent = $this->requestsDuring(function () use ($call, $message) {
+            try {
+                $call();
+                $this->fail('must be refused');
+            } catch (\WxPay\InvalidArgumentException $e) {
+                $this->assertStringStartsWith($message, $e->getMessage());
+            }
+        });
+        $this->assertSame(0, $sent, 'refused before sending');
     }
 
     /** A fresh out_trade_no (the mock's state is shared by every test of the run). */

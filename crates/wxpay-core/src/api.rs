@@ -8,6 +8,7 @@ use crate::marketing;
 use crate::nonce::nonce;
 use crate::notify::{self, get};
 use crate::params;
+use crate::profitsharing;
 use crate::sign::{self, SignType};
 use crate::xml;
 use std::io::Read;
@@ -38,6 +39,35 @@ pub enum Api {
     PayBank,
     QueryBank,
     RiskPublicKey,
+    // Profit sharing (docs/protocol.md §15).
+    ProfitSharingAddReceiver,
+    ProfitSharingRemoveReceiver,
+    ProfitSharing,
+    MultiProfitSharing,
+    ProfitSharingQuery,
+    ProfitSharingFinish,
+    ProfitSharingReturn,
+    ProfitSharingReturnQuery,
+    ProfitSharingOrderAmountQuery,
+    // Coupons (docs/protocol.md §16).
+    SendCoupon,
+    QueryCouponStock,
+    QueryCouponsInfo,
+}
+
+/// How a call signs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signing {
+    /// The configured type, declared in `sign_type`.
+    Configured,
+    /// HMAC-SHA256 whatever the configuration (fund flow, docs/protocol.md §3.7).
+    Hmac,
+    /// HMAC-SHA256, the only type WeChat takes: a client configured for MD5 is refused
+    /// before anything is sent (profit sharing, docs/protocol.md §15.2).
+    HmacOnly,
+    /// MD5 whatever the configuration, and no `sign_type` field: the call has none
+    /// (coupons, docs/protocol.md §16.2).
+    Md5Undeclared,
 }
 
 /// How a response body is to be read.
@@ -71,18 +101,24 @@ pub struct Spec {
     /// Whether re-sending identical fields after an unknown outcome is harmless. Micropay is
     /// not: a second debit attempt may be made; its outcome is settled by query and reverse.
     pub retry_safe: bool,
-    /// Which merchant fields the call carries and how it is signed.
+    pub signing: Signing,
+    /// Which merchant fields the call carries.
     pub identity: Identity,
     /// The host the call goes to.
     pub host: Host,
 }
 
-/// The merchant fields a call carries and its signing rule.
+/// The merchant fields a call carries (`mch_id`, and `sub_mch_id` when configured, always
+/// for the payment calls).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Identity {
-    /// `appid`, `mch_id`, `sub_appid`, `sub_mch_id` and `sign_type` from the config
-    /// (docs/protocol.md §3.2).
-    Pay,
+    /// `appid`, and `sub_appid` when configured (docs/protocol.md §3.2).
+    Full,
+    /// `appid` but no `sub_appid`.
+    NoSubAppid,
+    /// Neither; the answer's `appid` is then checked only when present
+    /// (docs/protocol.md §15.2).
+    NoAppid,
     /// The marketing calls (docs/protocol.md §12.1): their own names for the merchant
     /// fields, no sub-merchant fields, MD5 only, a closed field list; `sign_type` is sent
     /// (as MD5) only where the call documents it.
@@ -94,12 +130,17 @@ pub enum Identity {
 }
 
 impl Identity {
-    /// The names of the appid and mch_id fields.
+    /// The names of the appid and mch_id fields (none for appid when it is not sent).
     pub fn names(self) -> (Option<&'static str>, &'static str) {
         match self {
-            Identity::Pay => (Some("appid"), "mch_id"),
+            Identity::Full | Identity::NoSubAppid => (Some("appid"), "mch_id"),
+            Identity::NoAppid => (None, "mch_id"),
             Identity::Marketing { appid, mch_id, .. } => (appid, mch_id),
         }
+    }
+
+    pub fn is_marketing(self) -> bool {
+        matches!(self, Identity::Marketing { .. })
     }
 }
 
@@ -115,7 +156,7 @@ pub enum Host {
 const BY_TRADE: &[&str] = &["transaction_id", "out_trade_no"];
 
 impl Api {
-    pub const ALL: [Api; 20] = [
+    pub const ALL: [Api; 32] = [
         Api::UnifiedOrder,
         Api::OrderQuery,
         Api::CloseOrder,
@@ -136,6 +177,18 @@ impl Api {
         Api::PayBank,
         Api::QueryBank,
         Api::RiskPublicKey,
+        Api::ProfitSharingAddReceiver,
+        Api::ProfitSharingRemoveReceiver,
+        Api::ProfitSharing,
+        Api::MultiProfitSharing,
+        Api::ProfitSharingQuery,
+        Api::ProfitSharingFinish,
+        Api::ProfitSharingReturn,
+        Api::ProfitSharingReturnQuery,
+        Api::ProfitSharingOrderAmountQuery,
+        Api::SendCoupon,
+        Api::QueryCouponStock,
+        Api::QueryCouponsInfo,
     ];
 
     pub fn spec(self) -> &'static Spec {
@@ -155,7 +208,8 @@ impl Api {
                 required,
                 one_of,
                 retry_safe: true,
-                identity: Identity::Pay,
+                signing: Signing::Configured,
+                identity: Identity::Full,
                 host: Host::Api,
             }
         }
@@ -219,14 +273,17 @@ impl Api {
             &["bill_date"],
             &[],
         );
-        static DOWNLOAD_FUND_FLOW: Spec = spec(
-            "downloadfundflow",
-            "/pay/downloadfundflow",
-            true,
-            Reply::Bill,
-            &["bill_date", "account_type"],
-            &[],
-        );
+        static DOWNLOAD_FUND_FLOW: Spec = Spec {
+            signing: Signing::Hmac,
+            ..spec(
+                "downloadfundflow",
+                "/pay/downloadfundflow",
+                true,
+                Reply::Bill,
+                &["bill_date", "account_type"],
+                &[],
+            )
+        };
         static MICROPAY: Spec = Spec {
             retry_safe: false,
             ..spec(
@@ -282,7 +339,158 @@ impl Api {
             ],
             &[],
         );
+        // Profit sharing: HMAC-SHA256 only; the calls under /secapi/ need the certificate.
+        // Re-sending is harmless: out_order_no and out_return_no make a repeat the same
+        // request (docs/protocol.md §15.3).
+        const fn sharing(
+            name: &'static str,
+            path: &'static str,
+            cert: bool,
+            required: &'static [&'static str],
+            one_of: &'static [&'static str],
+            identity: Identity,
+        ) -> Spec {
+            Spec {
+                signing: Signing::HmacOnly,
+                identity,
+                ..spec(name, path, cert, Reply::Signed, required, one_of)
+            }
+        }
+        const BY_SHARING: &[&str] = &["order_id", "out_order_no"];
+        static PS_ADD_RECEIVER: Spec = sharing(
+            "profitsharingaddreceiver",
+            "/pay/profitsharingaddreceiver",
+            false,
+            &["receiver"],
+            &[],
+            Identity::Full,
+        );
+        static PS_REMOVE_RECEIVER: Spec = sharing(
+            "profitsharingremovereceiver",
+            "/pay/profitsharingremovereceiver",
+            false,
+            &["receiver"],
+            &[],
+            Identity::Full,
+        );
+        static PS_SINGLE: Spec = sharing(
+            "profitsharing",
+            "/secapi/pay/profitsharing",
+            true,
+            &["transaction_id", "out_order_no", "receivers"],
+            &[],
+            Identity::Full,
+        );
+        static PS_MULTI: Spec = sharing(
+            "multiprofitsharing",
+            "/secapi/pay/multiprofitsharing",
+            true,
+            &["transaction_id", "out_order_no", "receivers"],
+            &[],
+            Identity::Full,
+        );
+        static PS_QUERY: Spec = sharing(
+            "profitsharingquery",
+            "/pay/profitsharingquery",
+            false,
+            &["transaction_id", "out_order_no"],
+            &[],
+            Identity::NoAppid,
+        );
+        static PS_FINISH: Spec = sharing(
+            "profitsharingfinish",
+            "/secapi/pay/profitsharingfinish",
+            true,
+            &["transaction_id", "out_order_no", "description"],
+            &[],
+            Identity::NoSubAppid,
+        );
+        static PS_RETURN: Spec = sharing(
+            "profitsharingreturn",
+            "/secapi/pay/profitsharingreturn",
+            true,
+            &[
+                "out_return_no",
+                "return_account_type",
+                "return_account",
+                "return_amount",
+                "description",
+            ],
+            BY_SHARING,
+            Identity::Full,
+        );
+        static PS_RETURN_QUERY: Spec = sharing(
+            "profitsharingreturnquery",
+            "/pay/profitsharingreturnquery",
+            false,
+            &["out_return_no"],
+            BY_SHARING,
+            Identity::NoSubAppid,
+        );
+        static PS_ORDER_AMOUNT_QUERY: Spec = sharing(
+            "profitsharingorderamountquery",
+            "/pay/profitsharingorderamountquery",
+            false,
+            &["transaction_id"],
+            &[],
+            Identity::NoAppid,
+        );
+        // Coupons: MD5 without sign_type; no sub_appid in their tables. Sending a coupon is
+        // never re-sent blindly: nothing says WeChat treats a repeated partner_trade_no as
+        // the same request, so a repeat may issue a second coupon (docs/protocol.md §16.3).
+        const fn coupon(
+            name: &'static str,
+            path: &'static str,
+            cert: bool,
+            required: &'static [&'static str],
+            retry_safe: bool,
+        ) -> Spec {
+            Spec {
+                signing: Signing::Md5Undeclared,
+                identity: Identity::NoSubAppid,
+                retry_safe,
+                ..spec(name, path, cert, Reply::Signed, required, &[])
+            }
+        }
+        static SEND_COUPON: Spec = coupon(
+            "send_coupon",
+            "/mmpaymkttransfers/send_coupon",
+            true,
+            &[
+                "coupon_stock_id",
+                "openid_count",
+                "partner_trade_no",
+                "openid",
+            ],
+            false,
+        );
+        static QUERY_COUPON_STOCK: Spec = coupon(
+            "query_coupon_stock",
+            "/mmpaymkttransfers/query_coupon_stock",
+            false,
+            &["coupon_stock_id"],
+            true,
+        );
+        static QUERY_COUPONS_INFO: Spec = coupon(
+            "querycouponsinfo",
+            "/mmpaymkttransfers/querycouponsinfo",
+            false,
+            &["coupon_id", "openid", "stock_id"],
+            true,
+        );
         match self {
+            Api::SendCoupon => &SEND_COUPON,
+            Api::QueryCouponStock => &QUERY_COUPON_STOCK,
+            Api::QueryCouponsInfo => &QUERY_COUPONS_INFO,
+            Api::ProfitSharingAddReceiver => &PS_ADD_RECEIVER,
+            Api::ProfitSharingRemoveReceiver => &PS_REMOVE_RECEIVER,
+            Api::ProfitSharing => &PS_SINGLE,
+            Api::MultiProfitSharing => &PS_MULTI,
+            Api::ProfitSharingQuery => &PS_QUERY,
+            Api::ProfitSharingFinish => &PS_FINISH,
+            Api::ProfitSharingReturn => &PS_RETURN,
+            Api::ProfitSharingReturnQuery => &PS_RETURN_QUERY,
+            Api::ProfitSharingOrderAmountQuery => &PS_ORDER_AMOUNT_QUERY,
             Api::UnifiedOrder => &UNIFIED_ORDER,
             Api::OrderQuery => &ORDER_QUERY,
             Api::CloseOrder => &CLOSE_ORDER,
@@ -308,15 +516,28 @@ impl Api {
     }
 }
 
-/// Fund flow accepts only HMAC-SHA256 (docs/protocol.md §3.7), the marketing calls only MD5
-/// (§12.1); every other call uses the configured type. (Sandbox's MD5 is in
-/// [`sandbox_config`].)
+/// The type a call signs with and its answer is verified with: see [`Signing`]. (Sandbox's
+/// MD5 is in [`sandbox_config`].)
 pub fn sign_type_for(api: Option<Api>, config: &Config) -> SignType {
-    match api {
-        Some(Api::DownloadFundFlow) => SignType::HmacSha256,
-        Some(api) if api.spec().identity != Identity::Pay => SignType::Md5,
-        _ => config.sign_type,
+    match api.map(|a| a.spec().signing) {
+        Some(Signing::Hmac | Signing::HmacOnly) => SignType::HmacSha256,
+        Some(Signing::Md5Undeclared) => SignType::Md5,
+        Some(Signing::Configured) | None => config.sign_type,
     }
+}
+
+/// Refuses, before anything is sent, a call the configured type cannot make
+/// (docs/protocol.md §15.2).
+fn check_signing(api: Api, config: &Config) -> Result<()> {
+    if api.spec().signing == Signing::HmacOnly && config.sign_type != SignType::HmacSha256 {
+        return Err(Error::Config(format!(
+            "{} accepts only sign_type HMAC-SHA256 and this client is configured for {}: \
+             use a Client configured with 'sign_type' => 'HMAC-SHA256' (the same API key)",
+            api.spec().name,
+            config.sign_type
+        )));
+    }
+    Ok(())
 }
 
 /// The configuration sandbox calls are signed and verified with: the sandbox key and MD5,
@@ -345,13 +566,27 @@ fn describe(api: Option<Api>) -> &'static str {
 /// Fills the fields the merchant never chooses per call, from `config`; a caller-given value
 /// must agree with the configured one.
 fn fill_identity(fields: &mut Fields, config: &Config, api: Option<Api>) -> Result<()> {
+    let sent = api.map_or(Identity::Full, |a| a.spec().identity);
     let identity = [
-        ("appid", Some(&config.appid)),
-        ("mch_id", Some(&config.mch_id)),
-        ("sub_appid", config.sub_appid.as_ref()),
-        ("sub_mch_id", config.sub_mch_id.as_ref()),
+        ("appid", Some(&config.appid), sent != Identity::NoAppid),
+        ("mch_id", Some(&config.mch_id), true),
+        (
+            "sub_appid",
+            config.sub_appid.as_ref(),
+            sent == Identity::Full,
+        ),
+        ("sub_mch_id", config.sub_mch_id.as_ref(), true),
     ];
-    for (name, ours) in identity {
+    for (name, ours, sent) in identity {
+        if !sent {
+            if present(fields, name) {
+                return Err(Error::InvalidArgument(format!(
+                    "{name} is not a field of {}: WeChat's table has none",
+                    describe(api)
+                )));
+            }
+            continue;
+        }
         let Some(ours) = ours else { continue };
         match fields.iter().find(|(k, _)| k == name) {
             None => fields.push((name.to_owned(), ours.clone())),
@@ -364,7 +599,15 @@ fn fill_identity(fields: &mut Fields, config: &Config, api: Option<Api>) -> Resu
         }
     }
     let sign_type = sign_type_for(api, config);
+    let declared = api.is_none_or(|a| a.spec().signing != Signing::Md5Undeclared);
     match get(fields, "sign_type") {
+        None if !declared => {}
+        Some(v) if !declared => {
+            return Err(Error::InvalidArgument(format!(
+                "sign_type is not a field of {}: it is always signed with MD5, \"{v}\" given",
+                describe(api)
+            )));
+        }
         None => fields.push(("sign_type".into(), sign_type.as_str().into())),
         Some(v) if v == sign_type.as_str() => {}
         Some(v) => {
@@ -398,6 +641,10 @@ fn fill_defaults(fields: &mut Fields, config: &Config, api: Api) {
     };
     if api == Api::UnifiedOrder {
         default("notify_url", config.notify_url.as_deref());
+    }
+    // "目前支持num=1" (docs/protocol.md §16.1).
+    if api == Api::SendCoupon {
+        default("openid_count", Some("1"));
     }
     // The server's own address is the documented value for NATIVE (docs/protocol.md §3.3); a loopback
     // address is what a server that does not know its public one can say. JSAPI and APP
@@ -495,24 +742,26 @@ fn seal(mut fields: Fields, key: &str, sign_type: SignType) -> Result<Prepared> 
 /// this table does not know (only the common fields are filled and checked).
 pub fn prepare(api: Option<Api>, config: &Config, params: Fields) -> Result<Prepared> {
     refuse_duplicates_and_sign(&params)?;
-    if let Some(api) = api
-        && let Identity::Marketing { .. } = api.spec().identity
-    {
-        if api == Api::PayBank {
-            return Err(Error::InvalidArgument(
-                "pay_bank carries the card number and name encrypted with WeChat's RSA key: \
-                 prepare it with prepare_pay_bank"
-                    .into(),
-            ));
+    if let Some(api) = api {
+        check_signing(api, config)?;
+        if api.spec().identity.is_marketing() {
+            if api == Api::PayBank {
+                return Err(Error::InvalidArgument(
+                    "pay_bank carries the card number and name encrypted with WeChat's RSA key: \
+                     prepare it with prepare_pay_bank"
+                        .into(),
+                ));
+            }
+            let fields = marketing::fill_and_check(api, config, params)?;
+            return seal(fields, config.key.expose(), SignType::Md5);
         }
-        let fields = marketing::fill_and_check(api, config, params)?;
-        return seal(fields, config.key.expose(), SignType::Md5);
     }
     let mut fields = params;
     fill_identity(&mut fields, config, api)?;
     if let Some(api) = api {
         fill_defaults(&mut fields, config, api);
         check_required(&fields, api, config)?;
+        profitsharing::check(api, &fields)?;
     }
     params::check_all(&fields)?;
     seal(fields, config.key.expose(), sign_type_for(api, config))
@@ -603,8 +852,9 @@ pub fn classify(api: Option<Api>, body: &[u8], config: &Config) -> Result<Fields
     let what = format!("{} response", describe(api));
     match reply {
         Reply::Signed => {
-            notify::check_sign(&fields, config, &what)?;
-            notify::check_merchant(&fields, config, &what)?;
+            notify::check_sign_as(&fields, config, sign_type_for(api, config), &what)?;
+            let all = api.is_none_or(|a| a.spec().identity != Identity::NoAppid);
+            notify::check_merchant_ids(&fields, config, &what, all)?;
             check_result_code(fields)
         }
         Reply::Unsigned | Reply::SignedWhenPresent => {
@@ -629,17 +879,14 @@ pub fn classify(api: Option<Api>, body: &[u8], config: &Config) -> Result<Fields
     }
 }
 
-/// Largest bill accepted, compressed or not. A large merchant's daily bill is tens of MB.
-pub const BILL_MAX_BYTES: usize = 256 << 20;
-
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 
-/// Reads a bill response: gzip is inflated (at most [`BILL_MAX_BYTES`]), an `<xml>` body is
-/// WeChat's unsigned failure answer and becomes [`Error::Api`] (its `error_code` is the
-/// err_code), anything else is the bill text itself.
-pub fn bill_body(body: Vec<u8>) -> Result<Vec<u8>> {
+/// Reads a bill response: gzip is inflated (to at most `max` bytes, the config's
+/// `bill_max_bytes`), an `<xml>` body is WeChat's unsigned failure answer and becomes
+/// [`Error::Api`] (its `error_code` is the err_code), anything else is the bill text itself.
+pub fn bill_body(body: Vec<u8>, max: usize) -> Result<Vec<u8>> {
     if body.starts_with(GZIP_MAGIC) {
-        return gunzip(&body);
+        return gunzip(&body, max);
     }
     let start = body.trim_ascii_start();
     if start.starts_with(b"<xml") {
@@ -669,9 +916,9 @@ pub fn bill_body(body: Vec<u8>) -> Result<Vec<u8>> {
     Ok(body)
 }
 
-fn gunzip(body: &[u8]) -> Result<Vec<u8>> {
+fn gunzip(body: &[u8], max: usize) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    let limit = BILL_MAX_BYTES as u64 + 1;
+    let limit = max as u64 + 1;
     let read = flate2::read::MultiGzDecoder::new(body)
         .take(limit)
         .read_to_end(&mut out);
@@ -686,7 +933,7 @@ fn gunzip(body: &[u8]) -> Result<Vec<u8>> {
             "bill download: the gzip body is corrupt: {e}"
         ))),
         Ok(n) if n as u64 >= limit => Err(fail(format!(
-            "bill download: the bill inflates to more than {BILL_MAX_BYTES} bytes"
+            "bill download: the bill inflates to more than bill_max_bytes ({max} bytes)"
         ))),
         Ok(_) => Ok(out),
     }
@@ -745,19 +992,37 @@ pub(crate) mod tests {
             let spec = api.spec();
             assert_eq!(Api::from_path(spec.path), Some(api));
             assert!(spec.path.ends_with(spec.name));
-            assert_eq!(spec.retry_safe, api != Api::Micropay);
+            assert_eq!(
+                spec.retry_safe,
+                !matches!(api, Api::Micropay | Api::SendCoupon)
+            );
+            // Every /secapi/ and marketing call needs the certificate (docs/protocol.md
+            // §12.1), and only these two besides.
+            assert_eq!(
+                spec.cert,
+                spec.path.starts_with("/secapi/")
+                    || spec.identity.is_marketing()
+                    || matches!(api, Api::DownloadFundFlow | Api::SendCoupon),
+                "{api:?}"
+            );
         }
         assert_eq!(Api::from_path("secapi/pay/refund"), Some(Api::Refund));
         let certs: Vec<_> = Api::ALL
             .into_iter()
-            .filter(|a| a.spec().cert && a.spec().identity == Identity::Pay)
+            .filter(|a| a.spec().cert && !a.spec().identity.is_marketing())
             .collect();
-        assert_eq!(certs, [Api::Refund, Api::DownloadFundFlow, Api::Reverse]);
-        // Every marketing call needs the certificate (docs/protocol.md §12.1).
-        assert!(
-            Api::ALL
-                .into_iter()
-                .all(|a| a.spec().cert || a.spec().identity == Identity::Pay)
+        assert_eq!(
+            certs,
+            [
+                Api::Refund,
+                Api::DownloadFundFlow,
+                Api::Reverse,
+                Api::ProfitSharing,
+                Api::MultiProfitSharing,
+                Api::ProfitSharingFinish,
+                Api::ProfitSharingReturn,
+                Api::SendCoupon
+            ]
         );
     }
 
@@ -1056,17 +1321,287 @@ pub(crate) mod tests {
         ));
     }
 
+    const SHARING: &[Api] = &[
+        Api::ProfitSharingAddReceiver,
+        Api::ProfitSharingRemoveReceiver,
+        Api::ProfitSharing,
+        Api::MultiProfitSharing,
+        Api::ProfitSharingQuery,
+        Api::ProfitSharingFinish,
+        Api::ProfitSharingReturn,
+        Api::ProfitSharingReturnQuery,
+        Api::ProfitSharingOrderAmountQuery,
+    ];
+
+    /// Valid parameters for each profit sharing call.
+    fn sharing_params(api: Api) -> Fields {
+        let receiver = r#"{"type":"PERSONAL_OPENID","account":"o1","relation_type":"STORE"}"#;
+        let receivers =
+            r#"[{"type":"PERSONAL_OPENID","account":"o1","amount":10,"description":"d"}]"#;
+        let by_order = [("transaction_id", "4200000001"), ("out_order_no", "P1")];
+        f(&match api {
+            Api::ProfitSharingAddReceiver | Api::ProfitSharingRemoveReceiver => {
+                vec![("receiver", receiver)]
+            }
+            Api::ProfitSharing | Api::MultiProfitSharing => {
+                [&by_order[..], &[("receivers", receivers)]].concat()
+            }
+            Api::ProfitSharingQuery => by_order.to_vec(),
+            Api::ProfitSharingFinish => [&by_order[..], &[("description", "done")]].concat(),
+            Api::ProfitSharingReturn => vec![
+                ("out_order_no", "P1"),
+                ("out_return_no", "R1"),
+                ("return_account_type", "MERCHANT_ID"),
+                ("return_account", "190001001"),
+                ("return_amount", "5"),
+                ("description", "back"),
+            ],
+            Api::ProfitSharingReturnQuery => vec![("out_order_no", "P1"), ("out_return_no", "R1")],
+            Api::ProfitSharingOrderAmountQuery => vec![("transaction_id", "4200000001")],
+            other => panic!("{other:?} is no sharing call"),
+        })
+    }
+
+    #[test]
+    fn profit_sharing_is_hmac_only_and_refused_for_md5_before_sending() {
+        let md5 = config(&[]);
+        let hmac = config(&[("sign_type", "HMAC-SHA256")]);
+        for &api in SHARING {
+            match prepare(Some(api), &md5, sharing_params(api)) {
+                Err(Error::Config(m)) => assert_eq!(
+                    m,
+                    format!(
+                        "{} accepts only sign_type HMAC-SHA256 and this client is configured for MD5: use a Client configured with 'sign_type' => 'HMAC-SHA256' (the same API key)",
+                        api.spec().name
+                    )
+                ),
+                other => panic!("{api:?}: {other:?}"),
+            }
+            let p = prepare(Some(api), &hmac, sharing_params(api)).unwrap();
+            assert_eq!(get(&p.fields, "sign_type"), Some("HMAC-SHA256"));
+            sign::verify(&p.fields, KEY, SignType::HmacSha256).unwrap();
+            // A per-call MD5 is refused too.
+            let mut params = sharing_params(api);
+            params.push(("sign_type".into(), "MD5".into()));
+            assert!(
+                invalid(prepare(Some(api), &hmac, params)).starts_with(&format!(
+                    "sign_type for {} must be HMAC-SHA256",
+                    api.spec().name
+                ))
+            );
+        }
+    }
+
+    #[test]
+    fn profit_sharing_identity_fields_follow_each_table() {
+        let provider = config(&[
+            ("sign_type", "HMAC-SHA256"),
+            ("sub_mch_id", "1900000109"),
+            ("sub_appid", "wxsub"),
+        ]);
+        for &api in SHARING {
+            let p = prepare(Some(api), &provider, sharing_params(api)).unwrap();
+            let has = |name| get(&p.fields, name).is_some();
+            let (appid, sub_appid) = match api {
+                Api::ProfitSharingQuery | Api::ProfitSharingOrderAmountQuery => (false, false),
+                Api::ProfitSharingFinish | Api::ProfitSharingReturnQuery => (true, false),
+                _ => (true, true),
+            };
+            assert_eq!(
+                (has("appid"), has("sub_appid")),
+                (appid, sub_appid),
+                "{api:?}"
+            );
+            assert!(has("mch_id") && has("sub_mch_id"), "{api:?}");
+        }
+        let mut query = sharing_params(Api::ProfitSharingQuery);
+        query.push(("appid".into(), "wxd930ea5d5a258f4f".into()));
+        assert_eq!(
+            invalid(prepare(Some(Api::ProfitSharingQuery), &provider, query)),
+            "appid is not a field of profitsharingquery: WeChat's table has none"
+        );
+    }
+
+    #[test]
+    fn profit_sharing_parameters_are_checked_before_sending() {
+        let c = config(&[("sign_type", "HMAC-SHA256")]);
+        let with = |api: Api, name: &str, value: &str| {
+            let mut p = sharing_params(api);
+            p.retain(|(k, _)| k != name);
+            p.push((name.to_owned(), value.to_owned()));
+            invalid(prepare(Some(api), &c, p))
+        };
+        assert_eq!(
+            with(
+                Api::ProfitSharing,
+                "receivers",
+                r#"[{"type":"PERSONAL_OPENID","account":"o1","amount":1.5,"description":"d"}]"#
+            ),
+            "receivers[0].amount must be a positive whole number of fen (a JSON integer), 1.5 given"
+        );
+        assert!(
+            with(
+                Api::ProfitSharingAddReceiver,
+                "receiver",
+                r#"{"type":"MERCHANT_ID","account":"1","relation_type":"STORE"}"#
+            )
+            .starts_with("receiver.name is required for a MERCHANT_ID receiver")
+        );
+        assert!(
+            with(Api::MultiProfitSharing, "out_order_no", "P 1")
+                .starts_with("out_order_no must be 1 to 64")
+        );
+        assert!(
+            with(Api::ProfitSharingReturn, "return_amount", "0")
+                .starts_with("return_amount must be a positive whole number of fen")
+        );
+        assert!(
+            with(Api::ProfitSharingFinish, "description", &"d".repeat(81))
+                .starts_with("description must be at most 80 bytes")
+        );
+        let mut no_order = sharing_params(Api::ProfitSharingReturn);
+        no_order.retain(|(k, _)| k != "out_order_no");
+        assert_eq!(
+            invalid(prepare(Some(Api::ProfitSharingReturn), &c, no_order)),
+            "profitsharingreturn requires one of order_id, out_order_no"
+        );
+        let mut no_receivers = sharing_params(Api::ProfitSharing);
+        no_receivers.retain(|(k, _)| k != "receivers");
+        assert_eq!(
+            invalid(prepare(Some(Api::ProfitSharing), &c, no_receivers)),
+            "receivers is required by profitsharing"
+        );
+    }
+
+    #[test]
+    fn profit_sharing_answers_are_verified_with_hmac_and_the_merchant_ids_they_carry() {
+        let c = config(&[("sign_type", "HMAC-SHA256")]);
+        // orderamountquery answers without appid (docs/protocol.md §15.2).
+        let amount = [
+            ("return_code", "SUCCESS"),
+            ("mch_id", "10000100"),
+            ("nonce_str", "n"),
+            ("transaction_id", "4200000001"),
+            ("unsplit_amount", "70"),
+            ("result_code", "SUCCESS"),
+        ];
+        let api = Some(Api::ProfitSharingOrderAmountQuery);
+        let fields = classify(api, &signed(&amount, KEY, SignType::HmacSha256), &c).unwrap();
+        assert_eq!(get(&fields, "unsplit_amount"), Some("70"));
+        let sig = |body: &[u8], api| match classify(api, body, &c) {
+            Err(Error::Signature(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        assert!(
+            sig(&signed(&amount, KEY, SignType::Md5), api)
+                .contains("HMAC-SHA256 signatures have 64")
+        );
+        let mut foreign = amount.to_vec();
+        foreign.push(("appid", "wxother"));
+        assert!(
+            sig(&signed(&foreign, KEY, SignType::HmacSha256), api).contains("appid \"wxother\"")
+        );
+        let no_mch: Vec<_> = amount
+            .iter()
+            .filter(|(k, _)| *k != "mch_id")
+            .copied()
+            .collect();
+        assert!(sig(&signed(&no_mch, KEY, SignType::HmacSha256), api).ends_with("has no mch_id"));
+        // A call that sends appid needs it back.
+        assert!(
+            sig(
+                &signed(&amount, KEY, SignType::HmacSha256),
+                Some(Api::ProfitSharing)
+            )
+            .ends_with("profitsharing response has no appid")
+        );
+    }
+
+    #[test]
+    fn coupons_are_md5_without_sign_type_for_any_client() {
+        for sign_type in ["MD5", "HMAC-SHA256"] {
+            let c = config(&[("sign_type", sign_type), ("sub_appid", "wxsub")]);
+            let p = prepare(
+                Some(Api::SendCoupon),
+                &c,
+                f(&[
+                    ("coupon_stock_id", "1757"),
+                    ("partner_trade_no", "1000009820141203515766"),
+                    ("openid", "o1"),
+                ]),
+            )
+            .unwrap();
+            assert_eq!(get(&p.fields, "sign_type"), None, "{sign_type}");
+            assert_eq!(get(&p.fields, "openid_count"), Some("1"));
+            assert_eq!(get(&p.fields, "sub_appid"), None);
+            assert_eq!(get(&p.fields, "sign").unwrap().len(), 32);
+            sign::verify(&p.fields, KEY, SignType::Md5).unwrap();
+            // The answer is verified with MD5 too.
+            let answer = [
+                ("return_code", "SUCCESS"),
+                ("appid", "wxd930ea5d5a258f4f"),
+                ("mch_id", "10000100"),
+                ("nonce_str", "n"),
+                ("result_code", "SUCCESS"),
+                ("coupon_stock_id", "1757"),
+                ("coupon_value", "5"),
+            ];
+            let fields = classify(
+                Some(Api::QueryCouponStock),
+                &signed(&answer, KEY, SignType::Md5),
+                &c,
+            )
+            .unwrap();
+            assert_eq!(get(&fields, "coupon_value"), Some("5"));
+            assert!(matches!(
+                classify(
+                    Some(Api::QueryCouponStock),
+                    &signed(&answer, KEY, SignType::HmacSha256),
+                    &c
+                ),
+                Err(Error::Signature(_))
+            ));
+        }
+        let c = config(&[("sign_type", "HMAC-SHA256")]);
+        let refused = [
+            (
+                Api::QueryCouponStock,
+                f(&[("coupon_stock_id", "1757"), ("sign_type", "MD5")]),
+                "sign_type is not a field of query_coupon_stock: it is always signed with MD5, \"MD5\" given",
+            ),
+            (
+                Api::SendCoupon,
+                f(&[
+                    ("coupon_stock_id", "1757"),
+                    ("partner_trade_no", "P1"),
+                    ("openid", "o1"),
+                    ("openid_count", "2"),
+                ]),
+                "openid_count must be one of 1, \"2\" given",
+            ),
+            (
+                Api::QueryCouponsInfo,
+                f(&[("coupon_id", "1442"), ("openid", "o1")]),
+                "stock_id is required by querycouponsinfo",
+            ),
+        ];
+        for (api, params, expected) in refused {
+            assert_eq!(invalid(prepare(Some(api), &c, params)), expected);
+        }
+    }
+
     #[test]
     fn bill_bodies() {
+        const MAX: usize = 1 << 20;
         let text = "交易时间,商户号\r\n`2024-01-01 00:00:00,`10000100\r\n"
             .as_bytes()
             .to_vec();
-        assert_eq!(bill_body(text.clone()).unwrap(), text);
+        assert_eq!(bill_body(text.clone(), MAX).unwrap(), text);
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         std::io::Write::write_all(&mut gz, &text).unwrap();
-        assert_eq!(bill_body(gz.finish().unwrap()).unwrap(), text);
+        assert_eq!(bill_body(gz.finish().unwrap(), MAX).unwrap(), text);
         let fail = b"<xml><return_code>FAIL</return_code><return_msg>No Bill Exist</return_msg><error_code>20002</error_code></xml>";
-        match bill_body(fail.to_vec()) {
+        match bill_body(fail.to_vec(), MAX) {
             Err(Error::Api(e)) => assert_eq!(
                 (e.err_code.as_str(), e.return_msg.as_str()),
                 ("20002", "No Bill Exist")
@@ -1074,13 +1609,35 @@ pub(crate) mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            bill_body(b"<html>x</html>".to_vec()),
+            bill_body(b"<html>x</html>".to_vec(), MAX),
             Err(Error::Http(_))
         ));
         assert!(matches!(
-            bill_body(vec![0x1f, 0x8b, 0, 1]),
+            bill_body(vec![0x1f, 0x8b, 0, 1], MAX),
             Err(Error::Http(_))
         ));
-        assert!(matches!(bill_body(Vec::new()), Err(Error::Http(_))));
+        assert!(matches!(bill_body(Vec::new(), MAX), Err(Error::Http(_))));
+    }
+
+    /// A gzip body is inflated up to `max` bytes and no further: a bill of exactly `max`
+    /// passes, one byte more (a few KiB compressed) is refused, naming the setting.
+    #[test]
+    fn inflated_bills_stop_at_the_limit() {
+        let gzip = |len: usize| {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            std::io::Write::write_all(&mut gz, &vec![b'`'; len]).unwrap();
+            gz.finish().unwrap()
+        };
+        let max = 1 << 20;
+        assert_eq!(bill_body(gzip(max), max).unwrap().len(), max);
+        let over = gzip(max + 1);
+        assert!(over.len() < 8 << 10, "{}", over.len());
+        match bill_body(over, max) {
+            Err(Error::Http(e)) => assert_eq!(
+                e.message,
+                "bill download: the bill inflates to more than bill_max_bytes (1048576 bytes)"
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -5,36 +5,67 @@
 //!
 //! Rows are split on ",`" rather than ",": every value starts with a backquote, so a comma
 //! inside a value (a product name, say) does not shift the columns.
+//!
+//! [`parse`] checks the whole text but keeps only the header and summary: the rows are
+//! read again, value by value, when they are iterated. A bill can be tens of MiB, and the
+//! PHP face builds its arrays straight from the text, inside PHP's `memory_limit`, instead
+//! of from a second copy held outside it.
 
 use crate::error::{Error, Result};
+use std::collections::HashSet;
 
-/// A parsed bill. Values have their backquote removed; widths are checked against headers.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Bill {
-    pub header: Vec<String>,
-    pub rows: Vec<Vec<String>>,
-    pub summary_header: Vec<String>,
-    pub summary: Vec<String>,
+/// A checked bill, borrowing from its text. Values have their backquote removed; every
+/// row is as wide as the header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bill<'a> {
+    pub header: Vec<&'a str>,
+    /// The data lines, from the first to the last (checked by [`parse`]).
+    data: &'a str,
+    row_count: usize,
+    pub summary_header: Vec<&'a str>,
+    pub summary: Vec<&'a str>,
 }
 
-impl Bill {
+impl<'a> Bill<'a> {
+    /// How many data rows there are.
+    pub fn row_count(&self) -> usize {
+        self.row_count
+    }
+
+    /// Each data row's values, in column order.
+    pub fn rows(&self) -> impl Iterator<Item = impl Iterator<Item = &'a str>> + '_ {
+        lines(self.data)
+            .take(self.row_count)
+            .map(|(_, line)| split_values(line))
+    }
+
     /// Each data row as (column, value) pairs in column order.
-    pub fn records(&self) -> impl Iterator<Item = Vec<(&str, &str)>> + '_ {
-        self.rows.iter().map(|row| zip(&self.header, row))
+    pub fn records(&self) -> impl Iterator<Item = impl Iterator<Item = (&'a str, &'a str)>> + '_ {
+        self.rows()
+            .map(|values| self.header.iter().copied().zip(values))
     }
 
     /// The summary row as (column, value) pairs.
-    pub fn summary_record(&self) -> Vec<(&str, &str)> {
-        zip(&self.summary_header, &self.summary)
+    pub fn summary_record(&self) -> Vec<(&'a str, &'a str)> {
+        self.summary_header
+            .iter()
+            .copied()
+            .zip(self.summary.iter().copied())
+            .collect()
     }
 }
 
-fn zip<'a>(names: &'a [String], values: &'a [String]) -> Vec<(&'a str, &'a str)> {
-    names
-        .iter()
-        .map(String::as_str)
-        .zip(values.iter().map(String::as_str))
-        .collect()
+/// Numbered lines (from 1) without their line end.
+fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+}
+
+/// The values of a line that starts with a backquote.
+fn split_values(line: &str) -> std::str::Split<'_, &'static str> {
+    line[1..].split(",`")
 }
 
 fn malformed(line: usize, what: String) -> Error {
@@ -42,46 +73,43 @@ fn malformed(line: usize, what: String) -> Error {
 }
 
 /// A header's column names: none empty, none twice (a record maps names to values, so a
-/// repeated name would silently lose a value).
-fn header(line: usize, text: &str) -> Result<Vec<String>> {
-    let names: Vec<String> = text.split(',').map(str::to_owned).collect();
-    if names.iter().any(String::is_empty) {
+/// repeated name would silently lose a value). A set, not a scan: the line may be long.
+fn column_names(line: usize, text: &str) -> Result<Vec<&str>> {
+    let names: Vec<&str> = text.split(',').collect();
+    if names.iter().any(|n| n.is_empty()) {
         return Err(malformed(
             line,
             format!("header has an empty column name: \"{text}\""),
         ));
     }
-    for (i, name) in names.iter().enumerate() {
-        if names[..i].contains(name) {
-            return Err(malformed(
-                line,
-                format!("header names column \"{name}\" twice"),
-            ));
-        }
+    let mut seen = HashSet::with_capacity(names.len());
+    if let Some(name) = names.iter().find(|n| !seen.insert(**n)) {
+        return Err(malformed(
+            line,
+            format!("header names column \"{name}\" twice"),
+        ));
     }
     Ok(names)
 }
 
-fn values(line: usize, text: &str, width: usize, header_line: usize) -> Result<Vec<String>> {
-    let Some(rest) = text.strip_prefix('`') else {
+/// Checks that a line is a row of `width` values, without keeping them.
+fn check_row(line: usize, text: &str, width: usize, header_line: usize) -> Result<()> {
+    if !text.starts_with('`') {
         return Err(malformed(line, "values must start with a backquote".into()));
-    };
-    let values: Vec<String> = rest.split(",`").map(str::to_owned).collect();
-    if values.len() != width {
+    }
+    let count = split_values(text).count();
+    if count != width {
         return Err(malformed(
             line,
-            format!(
-                "{} values, but the header on line {header_line} has {width} columns",
-                values.len()
-            ),
+            format!("{count} values, but the header on line {header_line} has {width} columns"),
         ));
     }
-    Ok(values)
+    Ok(())
 }
 
 /// Parses bill text (UTF-8, an optional BOM). Refuses a row whose width differs from its
 /// header, a missing summary, and anything after the summary row.
-pub fn parse(text: &[u8]) -> Result<Bill> {
+pub fn parse(text: &[u8]) -> Result<Bill<'_>> {
     let text = std::str::from_utf8(text).map_err(|e| {
         Error::InvalidArgument(format!(
             "bill is not UTF-8 text (invalid byte at offset {})",
@@ -90,49 +118,54 @@ pub fn parse(text: &[u8]) -> Result<Bill> {
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let text = text.trim_end_matches(['\r', '\n']);
-    let mut lines = text
-        .split('\n')
-        .map(|l| l.strip_suffix('\r').unwrap_or(l))
-        .enumerate()
-        .map(|(i, l)| (i + 1, l));
-
-    let Some((_, first)) = lines.next().filter(|(_, l)| !l.is_empty()) else {
+    let (first, data) = text
+        .split_once('\n')
+        .map_or((text, None), |(first, data)| (first, Some(data)));
+    let first = first.strip_suffix('\r').unwrap_or(first);
+    if first.is_empty() {
         return Err(Error::InvalidArgument("bill is empty".into()));
-    };
-    let mut bill = Bill {
-        header: header(1, first)?,
-        ..Bill::default()
-    };
-    let summary_line = loop {
-        match lines.next() {
+    }
+    let header = column_names(1, first)?;
+    // Line numbers go on from 2: `lines` counts from 1.
+    let mut rest = data.into_iter().flat_map(lines).map(|(n, l)| (n + 1, l));
+    let mut row_count = 0;
+    let (summary_line, summary_header) = loop {
+        match rest.next() {
             None => {
                 return Err(Error::InvalidArgument(
                     "bill ends without its summary header and row".into(),
                 ));
             }
-            Some((n, l)) if l.starts_with('`') => {
-                bill.rows.push(values(n, l, bill.header.len(), 1)?);
-            }
             Some((n, "")) => return Err(malformed(n, "empty line inside the bill".into())),
-            Some((n, l)) => {
-                bill.summary_header = header(n, l)?;
-                break n;
+            Some((n, l)) if l.starts_with('`') => {
+                check_row(n, l, header.len(), 1)?;
+                row_count += 1;
             }
+            Some((n, l)) => break (n, column_names(n, l)?),
         }
     };
-    match lines.next() {
-        Some((n, l)) => bill.summary = values(n, l, bill.summary_header.len(), summary_line)?,
+    let summary = match rest.next() {
+        Some((n, l)) => {
+            check_row(n, l, summary_header.len(), summary_line)?;
+            split_values(l).collect()
+        }
         None => {
             return Err(malformed(
                 summary_line,
                 "summary header is not followed by a summary row".into(),
             ));
         }
-    }
-    if let Some((n, _)) = lines.next() {
+    };
+    if let Some((n, _)) = rest.next() {
         return Err(malformed(n, "text after the summary row".into()));
     }
-    Ok(bill)
+    Ok(Bill {
+        header,
+        data: data.unwrap_or_default(),
+        row_count,
+        summary_header,
+        summary,
+    })
 }
 
 #[cfg(test)]
@@ -175,8 +208,8 @@ mod tests {
                 + eol;
             let bill = parse(text.as_bytes()).unwrap();
             assert_eq!(bill.header.len(), 27);
-            assert_eq!(bill.rows.len(), 2);
-            let first = bill.records().next().unwrap();
+            assert_eq!(bill.row_count(), 2);
+            let first: Vec<_> = bill.records().next().unwrap().collect();
             assert_eq!(first[0], ("交易时间", "2024-01-01 10:00:00"));
             assert_eq!(first[6], ("商户订单号", "A1001"));
             assert_eq!(first[20], ("商品名称", "T-shirt, blue"));
@@ -191,7 +224,8 @@ mod tests {
         let text = "\u{feff}记账时间,业务类型\n资金流水总笔数,收入笔数\n`0,`0";
         let bill = parse(text.as_bytes()).unwrap();
         assert_eq!(bill.header, ["记账时间", "业务类型"]);
-        assert!(bill.rows.is_empty());
+        assert_eq!(bill.row_count(), 0);
+        assert_eq!(bill.records().count(), 0);
         assert_eq!(
             bill.summary_record(),
             [("资金流水总笔数", "0"), ("收入笔数", "0")]
@@ -212,10 +246,12 @@ mod tests {
             refusal("a,b\n`1,`2,`3\ns\n`1"),
             "bill line 2: 3 values, but the header on line 1 has 2 columns"
         );
-        assert_eq!(
-            refusal("a,b\n`1,`2\n"),
-            "bill ends without its summary header and row"
-        );
+        for unfinished in ["a,b", "a,b\n`1,`2\n"] {
+            assert_eq!(
+                refusal(unfinished),
+                "bill ends without its summary header and row"
+            );
+        }
         assert_eq!(
             refusal("a,b\n`1,`2\ns,t\n"),
             "bill line 3: summary header is not followed by a summary row"
@@ -242,5 +278,23 @@ mod tests {
             "bill line 3: header names column \"s\" twice"
         );
         assert!(parse(&[0xff, 0xfe]).is_err());
+        // A repeated name at the end of a long header is found (a set, not a scan per name).
+        let wide: Vec<String> = (0..200_000).map(|i| format!("c{i}")).collect();
+        let text = format!("{},c7\ns\n`1", wide.join(","));
+        assert_eq!(
+            refusal(&text),
+            "bill line 1: header names column \"c7\" twice"
+        );
+    }
+
+    #[test]
+    fn rows_are_read_from_the_text_on_demand() {
+        let text = "a,b\r\n`1,`x,y\r\n`2,`\r\ns\r\n`2\r\n";
+        let bill = parse(text.as_bytes()).unwrap();
+        let rows: Vec<Vec<&str>> = bill.rows().map(Iterator::collect).collect();
+        assert_eq!(rows, [vec!["1", "x,y"], vec!["2", ""]]);
+        let records: Vec<Vec<(&str, &str)>> = bill.records().map(Iterator::collect).collect();
+        assert_eq!(records[1], [("a", "2"), ("b", "")]);
+        assert_eq!(bill.summary_record(), [("s", "2")]);
     }
 }

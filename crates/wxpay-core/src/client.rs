@@ -6,11 +6,10 @@
 use crate::api::{self, Api, Fields, Host, Prepared, Reply};
 use crate::config::{Config, Secret};
 use crate::error::{Error, HttpError, OutcomeUnknown, Result};
-use crate::http::{self, ClientKey, Connection, FailureKind};
+use crate::http::{self, BodyLimit, ClientKey, Connection, FailureKind};
 use crate::log::{self, Attempt, Outcome};
 use crate::marketing::RiskKey;
 use crate::notify::get;
-use crate::xml;
 use futures_util::StreamExt;
 use std::borrow::Cow;
 use std::rc::Rc;
@@ -106,11 +105,12 @@ struct Target<'a> {
     path: &'a str,
     cert: bool,
     retry_safe: bool,
-    max_bytes: usize,
+    limit: BodyLimit,
     host: Host,
 }
 
 impl<'a> Target<'a> {
+    /// An API's target, with the limit for XML answers (bills set their own).
     fn of(api: Api) -> Self {
         let spec = api.spec();
         Self {
@@ -119,11 +119,7 @@ impl<'a> Target<'a> {
             cert: spec.cert,
             retry_safe: spec.retry_safe,
             host: spec.host,
-            max_bytes: if spec.reply == Reply::Bill {
-                api::BILL_MAX_BYTES
-            } else {
-                xml::DEFAULT_MAX_BYTES
-            },
+            limit: BodyLimit::XML,
         }
     }
 
@@ -248,7 +244,7 @@ impl Client {
             path: &path,
             cert,
             retry_safe: retry,
-            max_bytes: xml::DEFAULT_MAX_BYTES,
+            limit: BodyLimit::XML,
             host: Host::Api,
         };
         let deadline = Deadline::start(&self.config);
@@ -271,8 +267,14 @@ impl Client {
         http::block_on(async {
             let config = self.signing_config(deadline).await?;
             let prepared = api::prepare(Some(api), &config, params)?;
-            self.exchange(Target::of(api), &prepared, deadline, api::bill_body)
-                .await
+            let target = Target {
+                limit: BodyLimit::bill(&self.config),
+                ..Target::of(api)
+            };
+            self.exchange(target, &prepared, deadline, |body| {
+                api::bill_body(body, self.config.bill_max_bytes)
+            })
+            .await
         })?
     }
 
@@ -436,7 +438,7 @@ impl Client {
                     path: SANDBOX_KEY_PATH,
                     cert: false,
                     retry_safe: true,
-                    max_bytes: xml::DEFAULT_MAX_BYTES,
+                    limit: BodyLimit::XML,
                     host: Host::Api,
                 };
                 let key = Secret::new(
@@ -599,7 +601,7 @@ impl Client {
                 self.config.proxy.as_deref(),
                 &path,
                 prepared.body.clone(),
-                target.max_bytes,
+                target.limit,
                 self.config.timeout.min(remaining),
             )
             .await

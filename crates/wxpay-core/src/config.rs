@@ -108,6 +108,8 @@ pub struct Config {
     /// Opt-in for a switch of `sign_type`: payment notifies signed with the previous type
     /// are also accepted until a set time (docs/protocol.md §1.4, docs/migration.md §4).
     pub notify_previous_sign_type: Option<PreviousSignType>,
+    /// The largest bill `download` accepts, as sent and once inflated ([`DEFAULT_BILL_MAX_BYTES`]).
+    pub bill_max_bytes: usize,
 }
 
 /// The sign type a merchant used before `sign_type`, accepted for payment notifies until
@@ -154,6 +156,7 @@ pub const KEYS: &[&str] = &[
     "notify_previous_sign_type",
     "notify_previous_sign_type_until",
     "risk_url",
+    "bill_max_bytes",
 ];
 
 fn bad(key: &str, rule: &str, value: &Value) -> Error {
@@ -197,6 +200,32 @@ fn seconds(key: &str, value: Value, max: f64) -> Result<Option<Duration>> {
         )));
     }
     Ok(Some(Duration::from_secs_f64(secs)))
+}
+
+/// Bills are held whole in memory twice on their way to PHP (the download, then the PHP
+/// string), the first time outside `memory_limit`. A trade bill row is 230–350 bytes (27
+/// columns; 28-character ids, product names), so 64 MiB is 190,000–290,000 payments and
+/// refunds in one day, over two a second round the clock; a worker that downloads one
+/// peaks at about 2 × 64 MiB over its usual size, and the string fits PHP's default
+/// `memory_limit` of 128M.
+pub const DEFAULT_BILL_MAX_BYTES: usize = 64 << 20;
+/// Smaller is a unit mistake more likely than a wish; larger does not fit a PHP worker.
+pub const BILL_MAX_BYTES_RANGE: std::ops::RangeInclusive<usize> = (1 << 20)..=(1 << 30);
+
+fn bill_max_bytes(value: Value) -> Result<usize> {
+    let rule = format!(
+        "must be an int from {} (1 MiB) to {} (1 GiB) bytes",
+        BILL_MAX_BYTES_RANGE.start(),
+        BILL_MAX_BYTES_RANGE.end()
+    );
+    match value {
+        Value::Null => Ok(DEFAULT_BILL_MAX_BYTES),
+        Value::Int(n) => usize::try_from(n)
+            .ok()
+            .filter(|n| BILL_MAX_BYTES_RANGE.contains(n))
+            .ok_or_else(|| Error::Config(format!("config \"bill_max_bytes\" {rule}, {n} given"))),
+        other => Err(bad("bill_max_bytes", &rule, &other)),
+    }
 }
 
 /// The rule every configured URL shares (`base_url`, `backup_url`, `proxy`): no
@@ -549,6 +578,7 @@ impl Config {
             proxy,
             logger,
             notify_previous_sign_type,
+            bill_max_bytes: bill_max_bytes(take("bill_max_bytes"))?,
         };
         if config.cert_path.is_some() != config.key_path.is_some() {
             return Err(Error::Config(
@@ -769,6 +799,35 @@ mod tests {
         let mut e = base();
         e.push(("logger".into(), Value::Other("object")));
         assert!(err(e).ends_with("object given"));
+    }
+
+    #[test]
+    fn bill_max_bytes_is_an_int_in_range() {
+        assert_eq!(
+            Config::from_entries(base()).unwrap().bill_max_bytes,
+            DEFAULT_BILL_MAX_BYTES
+        );
+        let with = |value: Value| {
+            let mut e = base();
+            e.push(("bill_max_bytes".into(), value));
+            Config::from_entries(e)
+        };
+        for n in [1 << 20, 1 << 30] {
+            assert_eq!(with(Value::Int(n)).unwrap().bill_max_bytes, n as usize);
+        }
+        let rule = "config \"bill_max_bytes\" must be an int from 1048576 (1 MiB) to 1073741824 (1 GiB) bytes";
+        for (value, given) in [
+            (Value::Int((1 << 20) - 1), "1048575 given"),
+            (Value::Int((1 << 30) + 1), "1073741825 given"),
+            (Value::Int(-1), "-1 given"),
+            (Value::Float(1e7), "float given"),
+            (s("64M"), "string given"),
+        ] {
+            match with(value) {
+                Err(Error::Config(m)) => assert_eq!(m, format!("{rule}, {given}")),
+                other => panic!("{given}: {other:?}"),
+            }
+        }
     }
 
     #[test]

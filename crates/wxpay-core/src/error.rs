@@ -43,6 +43,22 @@ pub struct ApiError {
     pub err_code_des: String,
     /// Every field of the answer, as received (verified when it was signed).
     pub response: Vec<(String, String)>,
+    /// Where the answer came from, which decides what its fields are worth.
+    pub source: Source,
+}
+
+/// Where a FAIL came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Source {
+    /// WeChat's answer to a request, over a verified TLS connection.
+    #[default]
+    Answer,
+    /// An inbound notify that passed every check (signed, ours) and reports a failure.
+    VerifiedNotify,
+    /// An inbound notify with `return_code` FAIL. Such a notify is unsigned and anyone can
+    /// POST one: its fields are whatever the sender wrote, so none is repeated in the
+    /// message (nor, through it, in a log) and `err_code` makes nothing retryable.
+    UnsignedNotify,
 }
 
 /// The state [`crate::client::Client::micropay_settle`] gave up in.
@@ -78,6 +94,9 @@ pub const RETRYABLE_ERR_CODES: &[&str] = &[
     "BANKERROR",
     "FREQUENCY_LIMITED",
     "INVALID_REQ_TOO_MUCH",
+    // send_coupon's "网络环境不佳，请重试" and "超过发放频率限制，请稍后再试" (docs/protocol.md §16.4).
+    "NETWORK ERROR",
+    "FREQ_OVER_LIMIT",
 ];
 
 impl ApiError {
@@ -102,11 +121,13 @@ impl ApiError {
             err_code,
             err_code_des: get("err_code_des"),
             response: fields,
+            source: Source::Answer,
         }
     }
 
+    /// Whether the same request may succeed later: only WeChat's answer to a request says so.
     pub fn is_retryable(&self) -> bool {
-        RETRYABLE_ERR_CODES.contains(&self.err_code.as_str())
+        self.source == Source::Answer && RETRYABLE_ERR_CODES.contains(&self.err_code.as_str())
     }
 
     /// WeChat could not verify the request's sign (spec §4.1: `return_msg` 签名错误 or
@@ -132,6 +153,12 @@ impl ApiError {
     fn fmt_answer(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if !self.call.is_empty() {
             write!(f, "{}: ", self.call)?;
+        }
+        if self.source == Source::UnsignedNotify {
+            return f.write_str(
+                "return_code is not SUCCESS, and such a notify is unsigned: none of its \
+                 fields is verified (anyone can send one), so none is repeated here",
+            );
         }
         if self.return_code != "SUCCESS" {
             write!(

@@ -717,10 +717,34 @@ pub async fn post(
     base: &str,
     path: &str,
     body: String,
-    max: usize,
+    limit: BodyLimit,
     timeout: Duration,
 ) -> std::result::Result<Answer, Failure> {
-    post_via(client, base, None, path, body, max, timeout).await
+    post_via(client, base, None, path, body, limit, timeout).await
+}
+
+/// How large an answer may be, and what the refusal calls that limit, so that it says
+/// which setting was hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodyLimit {
+    pub bytes: usize,
+    pub name: &'static str,
+}
+
+impl BodyLimit {
+    /// Every XML answer: the decoder's own cap.
+    pub const XML: Self = Self {
+        bytes: crate::xml::DEFAULT_MAX_BYTES,
+        name: "the limit for XML answers",
+    };
+
+    /// Bills: the config's `bill_max_bytes`.
+    pub fn bill(config: &Config) -> Self {
+        Self {
+            bytes: config.bill_max_bytes,
+            name: "bill_max_bytes",
+        }
+    }
 }
 
 /// [`post`] on a client built with `proxy` (named in error messages).
@@ -730,7 +754,7 @@ pub async fn post_via(
     proxy: Option<&str>,
     path: &str,
     body: String,
-    max: usize,
+    limit: BodyLimit,
     timeout: Duration,
 ) -> std::result::Result<Answer, Failure> {
     let mut response = client
@@ -758,23 +782,34 @@ pub async fn post_via(
             },
         });
     }
-    let mut out = Vec::new();
+    let too_large = || Failure {
+        connection,
+        kind: FailureKind::Refused,
+        error: HttpError {
+            message: format!(
+                "POST {path} on {base}: the answer is larger than {} ({} bytes)",
+                limit.name, limit.bytes
+            ),
+            timeout: false,
+            status: Some(status.as_u16()),
+        },
+    };
+    // A declared length over the limit is refused before anything is read; a declared
+    // length within it sizes the buffer once (growing by doubling would hold up to twice
+    // the answer).
+    let declared = response
+        .content_length()
+        .and_then(|n| usize::try_from(n).ok());
+    if declared.is_some_and(|n| n > limit.bytes) {
+        return Err(too_large());
+    }
+    let mut out = Vec::with_capacity(declared.unwrap_or(0));
     while let Some(chunk) = response.chunk().await.map_err(|e| Failure {
         connection,
         ..failure(base, path, proxy, &e)
     })? {
-        if out.len() + chunk.len() > max {
-            return Err(Failure {
-                connection,
-                kind: FailureKind::Refused,
-                error: HttpError {
-                    message: format!(
-                        "POST {path} on {base}: the answer is larger than {max} bytes"
-                    ),
-                    timeout: false,
-                    status: Some(status.as_u16()),
-                },
-            });
+        if out.len() + chunk.len() > limit.bytes {
+            return Err(too_large());
         }
         out.extend_from_slice(&chunk);
     }
@@ -828,7 +863,7 @@ mod tests {
             "http://127.0.0.1:9",
             "/pay/orderquery",
             "<xml/>".into(),
-            1024,
+            BodyLimit::XML,
             Duration::from_secs(1),
         ))
         .unwrap();
@@ -958,7 +993,7 @@ mod tests {
             url,
             "/x",
             "<xml/>".into(),
-            64,
+            BodyLimit::XML,
             Duration::from_secs(5),
         ))
         .unwrap();
@@ -1125,7 +1160,7 @@ mod tests {
                 Some(&proxy),
                 "/pay/orderquery",
                 "<xml/>".into(),
-                64,
+                BodyLimit::XML,
                 Duration::from_secs(5),
             ))
             .unwrap()
@@ -1150,7 +1185,7 @@ mod tests {
             Some(&dead),
             "/x",
             "<xml/>".into(),
-            64,
+            BodyLimit::XML,
             Duration::from_secs(5),
         ))
         .unwrap()
@@ -1178,7 +1213,7 @@ mod tests {
                 &url,
                 "/x",
                 "<xml/>".into(),
-                64,
+                BodyLimit::XML,
                 Duration::from_secs(5),
             ))
             .unwrap()

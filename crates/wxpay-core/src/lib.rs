@@ -16,7 +16,9 @@ pub mod marketing;
 pub mod nonce;
 pub mod notify;
 pub mod params;
+pub mod profitsharing;
 pub mod qr;
+pub mod scan;
 pub mod sign;
 pub mod xml;
 

@@ -5,7 +5,7 @@
 //! answers, and a signature WeChat computes over the documented fields only (§12.1), which
 //! is why each call's field list is closed here.
 
-use crate::api::{self, Api, Fields, Host, Identity, Reply, Spec};
+use crate::api::{self, Api, Fields, Host, Identity, Reply, Signing, Spec};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::notify::get;
@@ -52,6 +52,9 @@ const fn marketing_spec(
         required,
         one_of: &[],
         retry_safe: true,
+        // MD5 whatever the configuration; marketing::fill_and_check adds `sign_type` where
+        // the call documents it.
+        signing: Signing::Md5Undeclared,
         identity,
         host: Host::Api,
     }
@@ -341,7 +344,7 @@ fn check_together(api: Api, fields: &[(String, String)]) -> Result<()> {
 /// The sandbox has only payment calls: a marketing call there is refused before anything is
 /// sent (the sandbox key included).
 pub(crate) fn refuse_sandbox(api: Api, config: &Config) -> Result<()> {
-    if config.sandbox && api.spec().identity != Identity::Pay {
+    if config.sandbox && api.spec().identity.is_marketing() {
         return Err(Error::Config(format!(
             "{} is not in WeChat's sandbox (it has only payment calls): use a client without \
              config \"sandbox\"",

@@ -4,8 +4,8 @@
 
 use crate::config::{self, Config};
 use crate::crypto;
-use crate::error::{ApiError, Error, Result};
-use crate::sign;
+use crate::error::{ApiError, Error, Result, Source};
+use crate::sign::{self, SignType};
 use crate::xml;
 
 pub type Fields = Vec<(String, String)>;
@@ -55,12 +55,27 @@ pub fn check_merchant<K: AsRef<str>, V: AsRef<str>>(
     config: &Config,
     what: &str,
 ) -> Result<()> {
+    check_merchant_ids(fields, config, what, true)
+}
+
+/// [`check_merchant`]; with `all` false only `mch_id` must be present, `appid` and
+/// `sub_mch_id` are checked when they are (answers of calls that send no appid,
+/// docs/protocol.md §15.2).
+pub fn check_merchant_ids<K: AsRef<str>, V: AsRef<str>>(
+    fields: &[(K, V)],
+    config: &Config,
+    what: &str,
+    all: bool,
+) -> Result<()> {
     let expected = [
-        ("appid", Some(config.appid.as_str())),
-        ("mch_id", Some(config.mch_id.as_str())),
-        ("sub_mch_id", config.sub_mch_id.as_deref()),
+        ("appid", Some(config.appid.as_str()), all),
+        ("mch_id", Some(config.mch_id.as_str()), true),
+        ("sub_mch_id", config.sub_mch_id.as_deref(), all),
     ];
-    for (name, ours) in expected.into_iter().filter_map(|(n, o)| Some((n, o?))) {
+    for (name, ours, required) in expected
+        .into_iter()
+        .filter_map(|(n, o, r)| Some((n, o?, r)))
+    {
         match get(fields, name) {
             Some(v) if v == ours => {}
             Some(v) => {
@@ -68,9 +83,10 @@ pub fn check_merchant<K: AsRef<str>, V: AsRef<str>>(
                     "{what} is for {name} \"{v}\", this client is configured for \"{ours}\""
                 )));
             }
-            None => {
+            None if required => {
                 return Err(Error::Signature(format!("{what} has no {name}")));
             }
+            None => {}
         }
     }
     Ok(())
@@ -82,7 +98,18 @@ pub fn check_sign<K: AsRef<str>, V: AsRef<str>>(
     config: &Config,
     what: &str,
 ) -> Result<()> {
-    sign::verify(fields, config.key.expose(), config.sign_type)
+    check_sign_as(fields, config, config.sign_type, what)
+}
+
+/// [`check_sign`] with the type a call pins instead of the configured one (coupons: MD5,
+/// docs/protocol.md §16.2).
+pub fn check_sign_as<K: AsRef<str>, V: AsRef<str>>(
+    fields: &[(K, V)],
+    config: &Config,
+    sign_type: SignType,
+    what: &str,
+) -> Result<()> {
+    sign::verify(fields, config.key.expose(), sign_type)
         .map_err(|e| Error::Signature(format!("{what}: {e}")))
 }
 
@@ -107,19 +134,22 @@ pub fn check_notify_sign<K: AsRef<str>, V: AsRef<str>>(
     }
 }
 
-fn api_error<K: AsRef<str>, V: AsRef<str>>(what: &str, fields: &[(K, V)]) -> Error {
+fn api_error<K: AsRef<str>, V: AsRef<str>>(what: &str, fields: &[(K, V)], source: Source) -> Error {
     ApiError {
         call: what.to_owned(),
+        source,
         ..ApiError::from_fields(owned(fields))
     }
     .into()
 }
 
+/// `return_code` FAIL: WeChat signs no such notify, so it is an [`Error::Api`] whose fields
+/// are unverified ([`Source::UnsignedNotify`]): never data, and never a callback's.
 fn check_return_code<K: AsRef<str>, V: AsRef<str>>(what: &str, fields: &[(K, V)]) -> Result<()> {
     if get(fields, "return_code") == Some("SUCCESS") {
         Ok(())
     } else {
-        Err(api_error(what, fields))
+        Err(api_error(what, fields, Source::UnsignedNotify))
     }
 }
 
@@ -185,7 +215,11 @@ pub fn verify_payment<'a>(body: &'a [u8], config: &Config) -> Result<PaymentNoti
 pub fn parse_payment<'a>(body: &'a [u8], config: &Config) -> Result<xml::Fields<'a>> {
     let notify = verify_payment(body, config)?;
     if !notify.paid {
-        return Err(api_error("payment notify", &notify.fields));
+        return Err(api_error(
+            "payment notify",
+            &notify.fields,
+            Source::VerifiedNotify,
+        ));
     }
     Ok(notify.fields)
 }
@@ -326,14 +360,31 @@ impl Handled {
     pub fn log_line(&self, handler: &str) -> Option<String> {
         match self {
             Self::Acknowledged => None,
+            // The reason may quote the sender's text (an appid, a piece of the body): one
+            // line, so that a forger cannot write lines of their own into the shop's log.
             Self::Refused(e) => Some(format!(
-                "wxpay: {handler} refused the notify and replied FAIL: {e}"
+                "wxpay: {handler} refused the notify and replied FAIL: {}",
+                one_line(&e.to_string())
             )),
             Self::CallbackFailed(why) => Some(format!(
                 "wxpay: {handler} replied FAIL, so that WeChat delivers the notify again: {why}"
             )),
         }
     }
+}
+
+/// `text` with control characters and line separators escaped as Rust writes them (`\n`,
+/// `\u{2028}`), everything else as it is.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// `handleNotify`: a verified payment notify (paid or `result_code=FAIL`) goes to
@@ -490,6 +541,75 @@ mod tests {
             );
             assert!(!line.contains(KEY));
         }
+    }
+
+    /// Finding 10 (issue 10): `return_code` FAIL is unsigned, so its fields are the sender's.
+    #[test]
+    fn unsigned_return_code_fail_is_never_data_nor_quoted() {
+        let body = xml::encode(&[
+            ("return_code", "FAIL"),
+            ("return_msg", "FORGED\nwxpay: a line of the forger's"),
+            ("err_code", "SYSTEMERROR"),
+            ("out_trade_no", "A1001"),
+            ("appid", "wx1"),
+            ("mch_id", "1000"),
+        ])
+        .unwrap();
+        let refund_body = body.replace("</xml>", "<req_info>x</req_info></xml>");
+        let expected = "return_code is not SUCCESS, and such a notify is unsigned: none of its \
+                        fields is verified (anyone can send one), so none is repeated here";
+        for (what, result) in [
+            (
+                "payment notify",
+                parse_payment(body.as_bytes(), &config()).map(|_| ()),
+            ),
+            (
+                "refund notify",
+                parse_refund(refund_body.as_bytes(), &config()).map(|_| ()),
+            ),
+        ] {
+            let Err(Error::Api(e)) = result else {
+                panic!("{what}: {result:?}");
+            };
+            assert_eq!(e.source, Source::UnsignedNotify);
+            assert_eq!(e.to_string(), format!("{what}: {expected}"));
+            // The fields are kept as sent, for the shop to log, never to act on.
+            assert_eq!(get(&e.response, "out_trade_no"), Some("A1001"));
+            assert!(
+                !e.is_retryable(),
+                "{what}: SYSTEMERROR from anyone is no reason to retry"
+            );
+        }
+        let handled = handle_payment(body.as_bytes(), &config(), |_| panic!("callback called"));
+        let line = handled.log_line("handleNotify").unwrap();
+        assert!(!line.contains("FORGED") && !line.contains('\n'), "{line}");
+        assert!(failed(&handled.reply(), REFUSED_MSG));
+        // A verified result_code=FAIL is the signed kind, and not retryable either.
+        let Err(Error::Api(e)) = parse_payment(payment("FAIL", KEY).as_bytes(), &config()) else {
+            panic!("verified FAIL accepted");
+        };
+        assert_eq!(e.source, Source::VerifiedNotify);
+        assert!(!e.is_retryable());
+    }
+
+    #[test]
+    fn refusals_are_logged_on_one_line() {
+        // Refund notifies are unsigned: their appid reaches the message as sent.
+        let body = xml::encode(&[
+            ("return_code", "SUCCESS"),
+            ("appid", "wx1\nwxpay: handleRefundNotify took\r\u{2028}it"),
+            ("mch_id", "1000"),
+            ("req_info", "x"),
+        ])
+        .unwrap();
+        let handled = handle_refund(body.as_bytes(), &config(), |_| panic!("callback called"));
+        let line = handled.log_line("handleRefundNotify").unwrap();
+        assert_eq!(
+            line,
+            "wxpay: handleRefundNotify refused the notify and replied FAIL: refund notify is for \
+             appid \"wx1\\nwxpay: handleRefundNotify took\\r\\u{2028}it\", this client is \
+             configured for \"wx1\""
+        );
     }
 
     #[test]

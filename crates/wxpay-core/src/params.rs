@@ -31,10 +31,12 @@ const MAX_LEN: &[(&str, usize)] = &[
     ("refund_id", 32),
     ("refund_desc", 80),
     ("long_url", 512),
+    // Profit sharing (docs/protocol.md §15.1).
+    ("description", 80),
 ];
 
 /// Fields whose value is a positive whole number of fen.
-const FEE_FIELDS: &[&str] = &["total_fee", "refund_fee"];
+const FEE_FIELDS: &[&str] = &["total_fee", "refund_fee", "return_amount"];
 
 /// Closed value sets. Only request fields where a typo would otherwise reach WeChat.
 const ENUMS: &[(&str, &[&str])] = &[
@@ -45,6 +47,10 @@ const ENUMS: &[(&str, &[&str])] = &[
     ),
     ("account_type", &["Basic", "Operation", "Fees"]),
     ("tar_type", &["GZIP"]),
+    ("profit_sharing", &["Y", "N"]),
+    ("return_account_type", &["MERCHANT_ID"]),
+    // Coupons (docs/protocol.md §16.1): "目前支持num=1".
+    ("openid_count", &["1"]),
 ];
 
 /// `"value"` for an error message, shortened so a huge value cannot flood a log.
@@ -88,6 +94,18 @@ pub fn out_trade_no(value: &str) -> Result<()> {
 pub fn out_refund_no(value: &str) -> Result<()> {
     charset(
         "out_refund_no",
+        value,
+        64,
+        b"_-|*@",
+        "must be 1 to 64 characters of 0-9 A-Z a-z _ - | * @",
+    )
+}
+
+/// `out_order_no` (a sharing) and `out_return_no` (its return): 1–64 characters of
+/// `[0-9A-Za-z_-|*@]` (docs/protocol.md §15.1).
+pub fn sharing_no(field: &str, value: &str) -> Result<()> {
+    charset(
+        field,
         value,
         64,
         b"_-|*@",
@@ -260,6 +278,7 @@ pub fn check(field: &str, value: &str) -> Result<()> {
     match field {
         "out_trade_no" => out_trade_no(value),
         "out_refund_no" => out_refund_no(value),
+        "out_order_no" | "out_return_no" => sharing_no(field, value),
         "time_start" | "time_expire" => timestamp(field, value),
         "bill_date" => bill_date(value),
         "auth_code" => auth_code(value),
@@ -324,6 +343,12 @@ mod tests {
         assert!(out_trade_no("").is_err());
         assert!(out_trade_no("订单1").is_err());
         out_refund_no("R@1|2").unwrap();
+        check("out_order_no", "P2015@0806|125*346").unwrap();
+        assert_eq!(
+            msg(check("out_return_no", "R 1")),
+            "out_return_no must be 1 to 64 characters of 0-9 A-Z a-z _ - | * @, \"R 1\" given"
+        );
+        assert!(check("out_order_no", &"p".repeat(65)).is_err());
         assert!(out_refund_no(&"r".repeat(65)).is_err());
         assert!(msg(out_refund_no("a b")).contains("\"a b\" given"));
     }
@@ -348,6 +373,7 @@ mod tests {
             );
         }
         assert!(msg(check("refund_fee", "0.5")).starts_with("refund_fee must be"));
+        assert!(msg(check("return_amount", "1.00")).starts_with("return_amount must be"));
     }
 
     #[test]
@@ -426,6 +452,17 @@ mod tests {
             "trade_type must be one of JSAPI, NATIVE, APP, MWEB, \"CASH\" given"
         );
         assert!(check("nonce_str", &"n".repeat(33)).is_err());
+        assert_eq!(
+            msg(check("return_account_type", "PERSONAL_OPENID")),
+            "return_account_type must be one of MERCHANT_ID, \"PERSONAL_OPENID\" given"
+        );
+        assert!(
+            msg(check("profit_sharing", "yes")).starts_with("profit_sharing must be one of Y, N")
+        );
+        assert!(
+            msg(check("description", &"d".repeat(81)))
+                .starts_with("description must be at most 80 bytes")
+        );
     }
 
     #[test]

@@ -514,10 +514,18 @@ impl<'a> Decoder<'a> {
                     let piece = cdata.xml10_content();
                     self.append(piece);
                 }
-                Event::GeneralRef(r) => {
-                    let piece = self.reference(&r, r.resolve_char_ref())?;
-                    self.content(piece)?;
-                }
+                Event::GeneralRef(r) => match r.resolve_char_ref() {
+                    // Pushed as it is: a String per character would cost an allocation
+                    // each, and 1 MiB of `&#x4e2d;` is 131,072 of them.
+                    Ok(Some(c)) if matches!(self.place, Place::InField) => match &mut self.value {
+                        None => self.value = Some(Cow::Owned(c.to_string())),
+                        Some(v) => v.to_mut().push(c),
+                    },
+                    char_ref => {
+                        let piece = self.reference(&r, char_ref)?;
+                        self.content(piece)?;
+                    }
+                },
                 Event::Decl(decl) => {
                     if let Some(Ok(enc)) = decl.encoding()
                         && !enc.eq_ignore_ascii_case("utf-8")
@@ -1066,11 +1074,13 @@ mod tests {
         );
     }
 
-    /// Issue 10: 1 MiB of distinct empty fields took ~41 s in `parseNotify`. Every shape of
-    /// a 1 MiB body must be refused or read in milliseconds; the bound is generous for
-    /// unoptimised builds on a loaded machine.
+    /// Issue 10: 1 MiB of distinct empty fields took ~41 s in `parseNotify`. Each hostile
+    /// shape of a 1 MiB body gets its own answer, read to the end or refused at the first
+    /// offence, whichever reader takes it. How fast is measured in release by `make hostile`
+    /// (bench/hostile.php), not here: timings in an unoptimised test build on a shared
+    /// machine say little.
     #[test]
-    fn a_one_mib_body_of_any_shape_is_answered_quickly() {
+    fn one_mib_bodies_of_every_hostile_shape_get_their_answer() {
         let fill = |unit: &str, head: &str, tail: &str| {
             let room = DEFAULT_MAX_BYTES - head.len() - tail.len();
             format!("{head}{}{tail}", unit.repeat(room / unit.len()))
@@ -1082,33 +1092,102 @@ mod tests {
             i += 1;
         }
         distinct_empty.push_str("</xml>");
-        let shapes = [
-            ("distinct empty fields", distinct_empty),
-            ("distinct fields", {
-                let mut s = many_fields(200_000);
-                s.truncate(DEFAULT_MAX_BYTES - 6);
-                s.truncate(s.rfind('<').unwrap_or(0));
-                s + "</xml>"
-            }),
-            ("references", fill("&amp;", "<xml><a>", "</a></xml>")),
+        let long_names: String = (0..MAX_FIELDS)
+            .map(|i| format!("<{}{i:04}/>", "n".repeat(1016)))
+            .collect();
+        let attributes = fill(" a=\"1\"", "<xml><f", "/></xml>");
+        let attribute_count = attributes.matches(" a=").count();
+        let late_repeats = many_fields(1000).replace("</xml>", "")
+            + &fill("<f999/>", "", "</xml>")[..DEFAULT_MAX_BYTES - many_fields(1000).len() + 1];
+        let field = |name: &str| name.to_owned();
+        let shapes: Vec<(&str, String, Result<usize, XmlError>)> = vec![
+            (
+                "174k empty fields <abc/>",
+                fill("<abc/>", "<xml>", "</xml>"),
+                Err(XmlError::DuplicateField {
+                    field: field("abc"),
+                }),
+            ),
+            (
+                "distinct empty fields",
+                distinct_empty,
+                Err(XmlError::TooManyFields { max: MAX_FIELDS }),
+            ),
+            (
+                "distinct fields",
+                {
+                    let mut s = many_fields(200_000);
+                    s.truncate(DEFAULT_MAX_BYTES - 6);
+                    s.truncate(s.rfind('<').unwrap_or(0));
+                    s + "</xml>"
+                },
+                Err(XmlError::TooManyFields { max: MAX_FIELDS }),
+            ),
+            (
+                "repeats past the scanned fields",
+                late_repeats,
+                Err(XmlError::DuplicateField {
+                    field: field("f999"),
+                }),
+            ),
+            (
+                "deep nesting",
+                format!(
+                    "<xml>{}{}</xml>",
+                    "<a>".repeat(149_790),
+                    "</a>".repeat(149_790)
+                ),
+                Err(XmlError::Nested {
+                    field: field("a"),
+                    child: field("a"),
+                }),
+            ),
+            ("one huge field", fill("x", "<xml><a>", "</a></xml>"), Ok(1)),
+            (
+                "one huge CDATA section",
+                fill("x", "<xml><a><![CDATA[", "]]></a></xml>"),
+                Ok(1),
+            ),
             (
                 "CDATA sections",
                 fill("<![CDATA[x]]>", "<xml><a>", "</a></xml>"),
+                Ok(1),
             ),
-            ("comments", fill("<!---->", "<xml>", "</xml>")),
-            ("brackets", fill("]", "<xml><a>", "</a></xml>")),
-            ("one long name", fill("n", "<xml><", "/></xml>")),
+            ("references", fill("&amp;", "<xml><a>", "</a></xml>"), Ok(1)),
+            (
+                "character references",
+                fill("&#x4e2d;", "<xml><a>", "</a></xml>"),
+                Ok(1),
+            ),
+            (
+                "many attributes",
+                attributes,
+                Err(XmlError::Attribute {
+                    element: field("f"),
+                }),
+            ),
+            ("comments", fill("<!---->", "<xml>", "</xml>"), Ok(0)),
+            ("brackets", fill("]", "<xml><a>", "</a></xml>"), Ok(1)),
+            ("one long name", fill("n", "<xml><", "/></xml>"), Ok(1)),
+            (
+                "1024 names of 1020 bytes",
+                format!("<xml>{long_names}</xml>"),
+                Ok(MAX_FIELDS),
+            ),
         ];
-        for (shape, body) in shapes {
-            assert!(body.len() <= DEFAULT_MAX_BYTES, "{shape}: {}", body.len());
-            let start = std::time::Instant::now();
-            let result = decode(body.as_bytes()).map(|f| f.len());
-            let took = start.elapsed();
-            println!("1 MiB of {shape}: {result:?} in {took:?}");
+        assert!(attribute_count > 100_000, "{attribute_count}");
+        for (shape, body, expected) in shapes {
             assert!(
-                took < std::time::Duration::from_secs(2),
-                "{shape}: {took:?}"
+                body.len() <= DEFAULT_MAX_BYTES && body.len() > DEFAULT_MAX_BYTES - 2048,
+                "{shape}: {} bytes",
+                body.len()
             );
+            assert_eq!(
+                decode(body.as_bytes()).map(|f| f.len()),
+                expected,
+                "{shape}"
+            );
+            assert_fast_path_agrees(body.as_bytes());
         }
     }
 

@@ -96,6 +96,8 @@ pub struct App {
     pub state_file: Option<PathBuf>,
     /// The risk key pair of `risk/getpublickey`, made on first use.
     pub risk_key: OnceLock<Result<crate::api::RiskKey, String>>,
+    /// The merchant's native-pay-mode-1 scan URL (a merchant platform setting).
+    pub scan_url: Mutex<Option<String>>,
 }
 
 /// A poisoned lock only means another request panicked mid-update; the data is still the
@@ -119,6 +121,10 @@ impl App {
             .get_or_init(crate::api::RiskKey::generate)
             .as_ref()
             .map_err(Clone::clone)
+    }
+
+    pub fn scan_url(&self) -> Option<String> {
+        relock(&self.scan_url).clone()
     }
 
     /// A simulated delay, shortened by `--time-scale`.

@@ -173,3 +173,77 @@ pub async fn risk_key(State(app): AppState) -> Response {
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
     }
 }
+
+/// The merchant's identity and platform settings (never the key).
+pub async fn merchant(State(app): AppState) -> Response {
+    Json(json!({
+        "appid": app.merchant.appid,
+        "mch_id": app.merchant.mch_id,
+        "scan_callback_url": app.scan_url(),
+    }))
+    .into_response()
+}
+
+/// `POST /mock/merchant` body: the settings a merchant makes on the platform.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MerchantSettings {
+    scan_callback_url: Option<String>,
+}
+
+pub async fn set_merchant(State(app): AppState, body: Bytes) -> Response {
+    let settings: MerchantSettings = match body_or_default(&body) {
+        Ok(s) => s,
+        Err(resp) => return *resp,
+    };
+    if let Some(url) = &settings.scan_callback_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("scan_callback_url must be an http:// or https:// URL, \"{url}\" given"),
+        );
+    }
+    *app.scan_url.lock().unwrap_or_else(|e| e.into_inner()) = settings.scan_callback_url;
+    merchant(State(app)).await
+}
+
+/// The payer scans a native pay mode 1 QR code (docs/protocol.md §13).
+pub async fn scan(State(app): AppState, body: Bytes) -> Response {
+    let request: crate::scan::ScanRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("bad JSON body: {e}")),
+    };
+    match crate::scan::scan(&app, request).await {
+        Ok(report) => Json(report).into_response(),
+        Err(crate::scan::Refused::BadQr(why)) => error(StatusCode::BAD_REQUEST, why),
+        Err(crate::scan::Refused::NoScanUrl) => error(
+            StatusCode::CONFLICT,
+            "the merchant has no scan URL: set scan_callback_url with POST /mock/merchant",
+        ),
+    }
+}
+
+/// Every coupon stock.
+pub async fn coupon_stocks(State(app): AppState) -> Response {
+    let stocks: Vec<Value> = app
+        .state()
+        .coupons
+        .stocks
+        .values()
+        .map(|s| json!(s))
+        .collect();
+    Json(stocks).into_response()
+}
+
+/// Creates a coupon stock, as a merchant does on the platform (docs/protocol.md §16.5).
+pub async fn new_coupon_stock(State(app): AppState, body: Bytes) -> Response {
+    let new: crate::api::NewStock = match serde_json::from_slice(&body) {
+        Ok(n) => n,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("bad JSON body: {e}")),
+    };
+    match crate::api::create_stock(&app, new) {
+        Ok(stock) => Json(json!(stock)).into_response(),
+        Err(why) => error(StatusCode::BAD_REQUEST, why),
+    }
+}

@@ -17,6 +17,14 @@ pub struct Faults {
     pub bad_sign: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub primary_down: Option<bool>,
+    /// Deliver every notify attempt as this many simultaneous POSTs (1–8), as WeChat's
+    /// several servers may. Not scoped by `path`; `count` counts API requests only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_copies: Option<u32>,
+    /// Bills are padded to at least this many bytes (before gzip) by repeating their data
+    /// rows; the summary still counts the real ones. For testing a client's size limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bill_bytes: Option<u64>,
     /// API path such as `pay/unifiedorder` (leading `/` and `sandboxnew/` ignored).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
@@ -32,7 +40,11 @@ pub struct FaultAction {
     pub drop: bool,
     pub system_error: bool,
     pub bad_sign: bool,
+    pub bill_bytes: Option<u64>,
 }
+
+/// More simultaneous copies than this would only measure the receiver's connection limits.
+const MAX_NOTIFY_COPIES: u32 = 8;
 
 fn api_path(path: &str) -> &str {
     let path = path.trim_start_matches('/');
@@ -67,10 +79,22 @@ impl Faults {
                 return Err(format!("{name} must be between 0 and 1"));
             }
         }
+        if let Some(n) = self.notify_copies
+            && !(1..=MAX_NOTIFY_COPIES).contains(&n)
+        {
+            return Err(format!(
+                "notify_copies must be between 1 and {MAX_NOTIFY_COPIES}"
+            ));
+        }
         if self.count == Some(0) {
             return Err("count must be at least 1 (omit it for no limit)".into());
         }
         Ok(())
+    }
+
+    /// How many simultaneous POSTs one notify attempt is sent as.
+    pub fn notify_copies(&self) -> u32 {
+        self.notify_copies.unwrap_or(1)
     }
 
     fn matches(&self, path: &str) -> bool {
@@ -110,6 +134,7 @@ impl Faults {
             drop: (primary && self.primary_down == Some(true)) || chance(self.drop_rate),
             system_error: chance(self.system_error_rate),
             bad_sign: self.bad_sign == Some(true),
+            bill_bytes: self.bill_bytes,
         };
         // A set that only takes the primary down does not use up its count on the backup.
         if primary || self.primary_down != Some(true) {
@@ -145,5 +170,19 @@ mod tests {
             ..Faults::default()
         };
         assert!(bad.validate().is_err());
+        for copies in [0, MAX_NOTIFY_COPIES + 1] {
+            let bad = Faults {
+                notify_copies: Some(copies),
+                ..Faults::default()
+            };
+            assert!(bad.validate().is_err(), "{copies}");
+        }
+        let fine = Faults {
+            notify_copies: Some(MAX_NOTIFY_COPIES),
+            ..Faults::default()
+        };
+        assert_eq!(fine.validate(), Ok(()));
+        assert_eq!(fine.notify_copies(), MAX_NOTIFY_COPIES);
+        assert_eq!(Faults::default().notify_copies(), 1);
     }
 }

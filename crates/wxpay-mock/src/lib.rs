@@ -18,6 +18,7 @@ mod notify;
 mod page;
 mod persist;
 mod proto;
+mod scan;
 mod server;
 mod state;
 mod tls;
@@ -56,6 +57,8 @@ pub struct MockOptions {
     pub appid: String,
     pub mch_id: String,
     pub key: String,
+    /// The merchant's scan URL for native pay mode 1 (also settable at `/mock/merchant`).
+    pub scan_callback_url: Option<String>,
 }
 
 impl Default for MockOptions {
@@ -70,6 +73,7 @@ impl Default for MockOptions {
             appid: DEFAULT_APPID.to_owned(),
             mch_id: DEFAULT_MCH_ID.to_owned(),
             key: DEFAULT_KEY.to_owned(),
+            scan_callback_url: None,
         }
     }
 }
@@ -152,6 +156,7 @@ pub async fn bind(opts: MockOptions) -> Result<Bound> {
         time_scale: opts.time_scale,
         state_file: opts.state_file.clone(),
         risk_key: std::sync::OnceLock::new(),
+        scan_url: Mutex::new(opts.scan_callback_url.clone()),
     });
 
     let primary = TcpListener::bind(opts.listen)

@@ -52,6 +52,11 @@ struct Args {
     /// Merchant API key (32 characters) used to verify requests and sign answers.
     #[arg(long, env = "WXPAY_MOCK_KEY", default_value = DEFAULT_KEY, hide_env_values = true)]
     key: String,
+
+    /// The merchant's native pay mode 1 scan URL, where a scanned bizpayurl's callback is
+    /// posted (also settable with POST /mock/merchant).
+    #[arg(long, env = "WXPAY_MOCK_SCAN_CALLBACK_URL")]
+    scan_callback_url: Option<String>,
 }
 
 /// Installs the SIGTERM/SIGINT handlers now and returns the future that waits for either.
@@ -91,6 +96,7 @@ async fn main() -> Result<()> {
         appid: args.appid,
         mch_id: args.mch_id,
         key: args.key,
+        scan_callback_url: args.scan_callback_url,
     };
     let bound = wxpay_mock::bind(opts).await?;
     let shutdown = shutdown_signal()?;

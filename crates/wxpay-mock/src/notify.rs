@@ -30,7 +30,7 @@ pub fn payment(app: &Arc<App>, order: &Order) {
     }
     fields.extend(paid_fields(order));
     let key = app.merchant.key(order.env).to_owned();
-    let message = signed_message(app, &key, order.sign_type, fields, false);
+    let message = signed_message(app, &key, order.sign_type, fields, false, true);
     match xml::encode(&message) {
         Ok(body) => spawn(
             app,
@@ -110,37 +110,49 @@ fn spawn(
             if app.state().generation != generation {
                 return;
             }
-            let (http_status, reply, error) = post(&app, &url, &body).await;
-            let ok = http_status == Some(200) && acknowledged(&reply);
-            let time_ms = now_ms();
-            let record = NotifyAttempt {
-                kind,
-                out_trade_no: out_trade_no.clone(),
-                out_refund_no: out_refund_no.clone(),
-                url: url.clone(),
-                attempt,
-                time: Beijing::at(time_ms).dashed(),
-                time_ms,
-                http_status,
-                reply,
-                error,
-                ok,
-            };
-            {
+            // Every copy is sent at once; one acknowledgement ends the schedule.
+            let copies = app.faults().notify_copies();
+            let mut sends = tokio::task::JoinSet::new();
+            for copy in 1..=copies {
+                let (app, url, body) = (app.clone(), url.clone(), body.clone());
+                sends.spawn(async move { (copy, post(&app, &url, &body).await) });
+            }
+            let mut acknowledged_once = false;
+            while let Some(sent) = sends.join_next().await {
+                let Ok((copy, (http_status, reply, error))) = sent else {
+                    continue;
+                };
+                let ok = http_status == Some(200) && acknowledged(&reply);
+                acknowledged_once |= ok;
+                let time_ms = now_ms();
+                let record = NotifyAttempt {
+                    kind,
+                    out_trade_no: out_trade_no.clone(),
+                    out_refund_no: out_refund_no.clone(),
+                    url: url.clone(),
+                    attempt,
+                    copy,
+                    time: Beijing::at(time_ms).dashed(),
+                    time_ms,
+                    http_status,
+                    reply,
+                    error,
+                    ok,
+                };
                 let mut state = app.state();
                 if state.generation != generation {
                     return;
                 }
                 state.notifies.push(record);
             }
-            if ok {
+            if acknowledged_once {
                 return;
             }
         }
     });
 }
 
-async fn post(app: &App, url: &str, body: &str) -> (Option<u16>, String, Option<String>) {
+pub async fn post(app: &App, url: &str, body: &str) -> (Option<u16>, String, Option<String>) {
     let sent = app
         .http
         .post(url)

@@ -55,6 +55,20 @@ pub enum Api {
     PayBank,
     QueryBank,
     RiskPublicKey,
+    // Profit sharing (docs/protocol.md §15).
+    ProfitSharingAddReceiver,
+    ProfitSharingRemoveReceiver,
+    ProfitSharing,
+    MultiProfitSharing,
+    ProfitSharingQuery,
+    ProfitSharingFinish,
+    ProfitSharingReturn,
+    ProfitSharingReturnQuery,
+    ProfitSharingOrderAmountQuery,
+    // Coupons (docs/protocol.md §16).
+    SendCoupon,
+    QueryCouponStock,
+    QueryCouponsInfo,
 }
 
 impl Api {
@@ -85,6 +99,18 @@ impl Api {
             (Env::Prod, "mmpaysptrans/pay_bank") => PayBank,
             (Env::Prod, "mmpaysptrans/query_bank") => QueryBank,
             (Env::Prod, "risk/getpublickey") => RiskPublicKey,
+            (Env::Prod, "pay/profitsharingaddreceiver") => ProfitSharingAddReceiver,
+            (Env::Prod, "pay/profitsharingremovereceiver") => ProfitSharingRemoveReceiver,
+            (Env::Prod, "secapi/pay/profitsharing") => ProfitSharing,
+            (Env::Prod, "secapi/pay/multiprofitsharing") => MultiProfitSharing,
+            (Env::Prod, "pay/profitsharingquery") => ProfitSharingQuery,
+            (Env::Prod, "secapi/pay/profitsharingfinish") => ProfitSharingFinish,
+            (Env::Prod, "secapi/pay/profitsharingreturn") => ProfitSharingReturn,
+            (Env::Prod, "pay/profitsharingreturnquery") => ProfitSharingReturnQuery,
+            (Env::Prod, "pay/profitsharingorderamountquery") => ProfitSharingOrderAmountQuery,
+            (Env::Prod, "mmpaymkttransfers/send_coupon") => SendCoupon,
+            (Env::Prod, "mmpaymkttransfers/query_coupon_stock") => QueryCouponStock,
+            (Env::Prod, "mmpaymkttransfers/querycouponsinfo") => QueryCouponsInfo,
             _ => return None,
         })
     }
@@ -169,6 +195,28 @@ impl Api {
                 "amount",
             ],
             RiskPublicKey => &["sign_type"],
+            ProfitSharingAddReceiver | ProfitSharingRemoveReceiver => &["receiver"],
+            ProfitSharing | MultiProfitSharing => &["transaction_id", "out_order_no", "receivers"],
+            ProfitSharingQuery => &["transaction_id", "out_order_no"],
+            ProfitSharingFinish => &["transaction_id", "out_order_no", "description"],
+            ProfitSharingReturn => &[
+                "order_id|out_order_no",
+                "out_return_no",
+                "return_account_type",
+                "return_account",
+                "return_amount",
+                "description",
+            ],
+            ProfitSharingReturnQuery => &["order_id|out_order_no", "out_return_no"],
+            ProfitSharingOrderAmountQuery => &["transaction_id"],
+            SendCoupon => &[
+                "coupon_stock_id",
+                "openid_count",
+                "partner_trade_no",
+                "openid",
+            ],
+            QueryCouponStock => &["coupon_stock_id"],
+            QueryCouponsInfo => &["coupon_id", "openid", "stock_id"],
         }
     }
 
@@ -178,7 +226,8 @@ impl Api {
         match self {
             SendRedpack | SendGroupRedpack => (Some("wxappid"), "mch_id"),
             Transfer => (Some("mch_appid"), "mchid"),
-            GetSignKey | PayBank | QueryBank | RiskPublicKey => (None, "mch_id"),
+            _ if self.without_appid() => (None, "mch_id"),
+            PayBank | QueryBank | RiskPublicKey => (None, "mch_id"),
             _ => (Some("appid"), "mch_id"),
         }
     }
@@ -238,6 +287,51 @@ impl Api {
             || appid == Some(name)
             || self.required().contains(&name)
             || optional.contains(&name)
+    }
+
+    /// Coupons are MD5 and have no `sign_type` field: one sent is just another signed field
+    /// (docs/protocol.md §16.2).
+    fn md5_undeclared(self) -> bool {
+        matches!(
+            self,
+            Api::SendCoupon | Api::QueryCouponStock | Api::QueryCouponsInfo
+        )
+    }
+
+    /// Needs the merchant's client certificate: everything under secapi/, the marketing
+    /// calls, and these.
+    fn needs_cert(self, path: &str) -> bool {
+        path.starts_with("secapi/")
+            || self.is_marketing()
+            || matches!(self, Api::DownloadFundFlow | Api::SendCoupon)
+    }
+
+    /// Profit sharing accepts HMAC-SHA256 only; a request without `sign_type` is taken as
+    /// HMAC-SHA256, the only type these calls know (docs/protocol.md §15.2).
+    fn hmac_only(self) -> bool {
+        use Api::*;
+        matches!(
+            self,
+            DownloadFundFlow
+                | ProfitSharingAddReceiver
+                | ProfitSharingRemoveReceiver
+                | ProfitSharing
+                | MultiProfitSharing
+                | ProfitSharingQuery
+                | ProfitSharingFinish
+                | ProfitSharingReturn
+                | ProfitSharingReturnQuery
+                | ProfitSharingOrderAmountQuery
+        )
+    }
+
+    /// Calls whose request and answer have no `appid` (docs/protocol.md §15.2; the
+    /// profitsharingquery answer has one all the same).
+    pub fn without_appid(self) -> bool {
+        matches!(
+            self,
+            Api::GetSignKey | Api::ProfitSharingQuery | Api::ProfitSharingOrderAmountQuery
+        )
     }
 
     /// Fields needed only for some values of others (docs/protocol.md §3.3).
@@ -357,7 +451,7 @@ enum Refusal {
     Lack(Vec<String>),
     BadSignType,
     SandboxMd5Only,
-    FundFlowHmacOnly,
+    HmacOnly,
     BadSign,
 }
 
@@ -375,7 +469,7 @@ impl Refusal {
             Refusal::Lack(names) => format!("缺少参数{}", names.join(",")),
             Refusal::BadSignType => "sign_type参数格式错误".to_owned(),
             Refusal::SandboxMd5Only => "沙箱环境只支持MD5签名".to_owned(),
-            Refusal::FundFlowHmacOnly => "sign_type必须为HMAC-SHA256".to_owned(),
+            Refusal::HmacOnly => "sign_type必须为HMAC-SHA256".to_owned(),
             Refusal::BadSign => "签名错误".to_owned(),
         };
         if let Some(api) = api.filter(|a| a.is_marketing()) {
@@ -431,9 +525,7 @@ fn parse(
     body: &[u8],
 ) -> Result<Req, Refusal> {
     // Plain HTTP has no client certificate at all, so enforcement needs --tls.
-    let cert_api =
-        path.starts_with("secapi/") || api == Api::DownloadFundFlow || api.is_marketing();
-    if cert_api && conn.tls && !conn.client_cert {
+    if api.needs_cert(path) && conn.tls && !conn.client_cert {
         return Err(Refusal::NoCert);
     }
     if method != Method::POST {
@@ -471,6 +563,8 @@ fn parse(
         get(&fields, "sign_type").filter(|_| !api.is_marketing() || api == Api::RiskPublicKey);
     let sign_type_sent = declared.is_some();
     let sign_type = match declared {
+        _ if api.md5_undeclared() => SignType::Md5,
+        None if api.hmac_only() && api != Api::DownloadFundFlow => SignType::HmacSha256,
         None => SignType::Md5,
         Some(name) => SignType::parse(name).ok_or(Refusal::BadSignType)?,
     };
@@ -483,8 +577,8 @@ fn parse(
     if (env == Env::Sandbox || api == Api::GetSignKey) && sign_type != SignType::Md5 {
         return Err(Refusal::SandboxMd5Only);
     }
-    if api == Api::DownloadFundFlow && sign_type != SignType::HmacSha256 {
-        return Err(Refusal::FundFlowHmacOnly);
+    if api.hmac_only() && sign_type != SignType::HmacSha256 {
+        return Err(Refusal::HmacOnly);
     }
     let key = app.merchant.key(key_env).to_owned();
     if !signature_ok(api, &fields, &key, sign_type) {
@@ -567,7 +661,7 @@ pub fn handle(
             Answer::err("SYSTEMERROR", "系统超时，请用相同参数重新调用")
         }
     } else {
-        crate::api::dispatch(app, &req)
+        crate::api::dispatch(app, &req, fault.bill_bytes)
     };
     render(app, api, Some(&req), answer, fault)
 }
@@ -577,7 +671,14 @@ fn check_merchant(app: &App, req: &Req) -> Option<Answer> {
     if req.must(mch_id) != app.merchant.mch_id {
         return Some(Answer::err("MCHID_NOT_EXIST", "商户号不存在"));
     }
-    if appid.is_some_and(|name| req.must(name) != app.merchant.appid) {
+    let appid_ok = match appid {
+        Some(name) => req.must(name) == app.merchant.appid,
+        // Payment calls without appid check one sent all the same; a marketing call ignores
+        // fields it does not sign (docs/protocol.md §12.1).
+        None if req.api.without_appid() => req.get("appid").is_none_or(|a| a == app.merchant.appid),
+        None => true,
+    };
+    if !appid_ok {
         return Some(Answer::err("APPID_MCHID_NOT_MATCH", "appid和mch_id不匹配"));
     }
     None
@@ -598,13 +699,15 @@ fn encode_or_500(fields: &Fields) -> Response {
     }
 }
 
-/// Adds the common fields and the signature to a signed answer.
+/// Adds the common fields (`appid` unless `with_appid` is false) and the signature to a
+/// signed answer.
 pub fn signed_message(
     app: &App,
     key: &str,
     sign_type: SignType,
     fields: Fields,
     bad_sign: bool,
+    with_appid: bool,
 ) -> Fields {
     let mut all = vec![
         kv("return_code", "SUCCESS"),
@@ -613,6 +716,9 @@ pub fn signed_message(
         kv("mch_id", &app.merchant.mch_id),
         kv("nonce_str", crate::app::alnum(32)),
     ];
+    if !with_appid {
+        all.retain(|(k, _)| k != "appid");
+    }
     all.extend(fields);
     let mut signature = sign::sign(&all, key, sign_type).as_str().to_owned();
     if bad_sign {
@@ -651,6 +757,8 @@ fn render(app: &App, api: Api, req: Option<&Req>, answer: Answer, fault: FaultAc
                 req.sign_type,
                 fields,
                 fault.bad_sign,
+                // Only the order amount query answers without appid (docs/protocol.md §15.2).
+                req.api != Api::ProfitSharingOrderAmountQuery,
             )),
             None => encode_or_500(&fields),
         },

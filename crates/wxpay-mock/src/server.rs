@@ -50,6 +50,15 @@ fn router(app: Arc<App>) -> Router {
         )
         .route("/mock/risk-key", get(crate::control::risk_key))
         .route(
+            "/mock/merchant",
+            get(crate::control::merchant).post(crate::control::set_merchant),
+        )
+        .route("/mock/scan", post(crate::control::scan))
+        .route(
+            "/mock/coupon-stocks",
+            get(crate::control::coupon_stocks).post(crate::control::new_coupon_stock),
+        )
+        .route(
             "/mock/faults",
             get(crate::control::get_faults).post(crate::control::set_faults),
         )

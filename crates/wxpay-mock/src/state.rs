@@ -98,6 +98,9 @@ pub struct Order {
     /// Reverse calls so far on a `USERPAYING` order (the first one answers `recall=Y`).
     pub reverse_calls: u32,
     pub refunds: Vec<String>,
+    /// Placed with `profit_sharing=Y`: its funds stay frozen for sharing.
+    #[serde(default)]
+    pub profit_sharing: bool,
 }
 
 impl Order {
@@ -163,6 +166,9 @@ pub struct NotifyAttempt {
     pub url: String,
     /// 1 for the first delivery.
     pub attempt: u32,
+    /// Which of the attempt's simultaneous copies (fault `notify_copies`); 1 normally.
+    #[serde(default = "first_copy")]
+    pub copy: u32,
     /// Beijing time, `yyyy-MM-dd HH:mm:ss`.
     pub time: String,
     pub time_ms: u64,
@@ -170,6 +176,10 @@ pub struct NotifyAttempt {
     pub reply: String,
     pub error: Option<String>,
     pub ok: bool,
+}
+
+fn first_copy() -> u32 {
+    1
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -182,6 +192,12 @@ pub struct State {
     /// The balance red packets and transfers draw on, and what they paid out.
     #[serde(default)]
     pub ledger: crate::api::Ledger,
+    /// Profit sharing: receivers, sharings, returns.
+    #[serde(default)]
+    pub sharing: crate::api::SharingState,
+    /// Coupon stocks, coupons, sends.
+    #[serde(default)]
+    pub coupons: crate::api::CouponState,
     /// Bumped by `/mock/reset`, so that retry loops started before it stop.
     #[serde(skip)]
     pub generation: u64,

@@ -73,7 +73,7 @@ fn bills_download_and_parse() {
             )
             .unwrap();
         let bill = bill::parse(&text).unwrap();
-        let row = bill.records().next().unwrap();
+        let row: Vec<_> = bill.records().next().unwrap().collect();
         assert!(row.contains(&("商户订单号", "B1001")), "{row:?}");
         assert_eq!(bill.summary_record()[0], ("总交易单数", "1"));
     }
@@ -94,6 +94,57 @@ fn bills_download_and_parse() {
         c.call(Api::DownloadBill, fields(&[("bill_date", bill_date)])),
         Err(Error::InvalidArgument(_))
     ));
+}
+
+/// Finding 10 (issue 10): a bill over `bill_max_bytes` is refused, naming the setting, whether
+/// it comes as text (stopped while it downloads) or as gzip (stopped while it inflates).
+#[test]
+fn bills_over_bill_max_bytes_are_refused() {
+    let mock = mock(false);
+    const MIB: i64 = 1 << 20;
+    let c = client(&mock, &[("bill_max_bytes", Value::Int(MIB))]);
+    order(&c, "G1001", 100);
+    pay(&mock, "G1001");
+    let q = c
+        .call(Api::OrderQuery, fields(&[("out_trade_no", "G1001")]))
+        .unwrap();
+    let bill_date = get(&q, "time_end")[..8].to_owned();
+    let download = |c: &wxpay_core::Client, tar: &str| {
+        c.download(
+            Api::DownloadBill,
+            fields(&[("bill_date", &bill_date), ("tar_type", tar)]),
+        )
+    };
+    faults(&mock, &format!(r#"{{"bill_bytes":{}}}"#, MIB + 1));
+    let base = mock.url();
+    for (tar, expected) in [
+        (
+            "",
+            format!(
+                "POST /pay/downloadbill on {base}: the answer is larger than bill_max_bytes \
+                 (1048576 bytes)"
+            ),
+        ),
+        (
+            "GZIP",
+            "bill download: the bill inflates to more than bill_max_bytes (1048576 bytes)"
+                .to_owned(),
+        ),
+    ] {
+        match download(&c, tar) {
+            Err(Error::Http(e)) => assert_eq!(e.message, expected, "tar_type {tar:?}"),
+            other => panic!("tar_type {tar:?}: {:?}", other.map(|b| b.len())),
+        }
+    }
+    // With room for it, the padded bill is a bill: every row parses.
+    let roomy = client(&mock, &[("bill_max_bytes", Value::Int(2 * MIB))]);
+    for tar in ["", "GZIP"] {
+        let text = download(&roomy, tar).unwrap();
+        assert!(text.len() as i64 > MIB, "{}", text.len());
+        let bill = bill::parse(&text).unwrap();
+        assert!(bill.row_count() > 1000, "{}", bill.row_count());
+        assert_eq!(bill.summary_record()[0], ("总交易单数", "1"));
+    }
 }
 
 #[test]

@@ -18,7 +18,8 @@ fn micropay<'a>(no: &'a str, auth_code: &'a str) -> Vec<(&'a str, &'a str)> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn micropay_outcomes() {
-    let mock = start(false);
+    // USERPAYING lasts 10 s / 20 = 500 ms: long enough to be seen under load.
+    let mock = start_scaled(false, 20.0);
     let api = Api::new(&mock, false);
 
     let paid = api
@@ -58,7 +59,7 @@ async fn micropay_outcomes() {
         assert_eq!(field(&r, "err_code"), "AUTH_CODE_INVALID", "{bad}");
     }
 
-    // ...0001: USERPAYING, then paid after 10 s / 1000.
+    // ...0001: USERPAYING, then paid after 10 s / 20.
     let waiting = api
         .call("pay/micropay", &micropay("M4", "100000000000000001"))
         .await;

@@ -513,3 +513,59 @@ async fn payment_notify_over_https() {
     assert!(delivered, "{:?}", api.notifies().await);
     assert_eq!(api.notifies().await.len(), 1);
 }
+
+/// Fault `notify_copies`: every attempt goes out as that many simultaneous POSTs, each
+/// recorded with its copy number; one acknowledged copy ends the schedule.
+#[tokio::test(flavor = "multi_thread")]
+async fn notify_copies_are_sent_together_and_recorded() {
+    let mock = start(false);
+    let api = Api::new(&mock, false);
+    // The first three deliveries fail: all three copies of attempt 1.
+    let receiver = Receiver::start(3).await;
+    api.control(reqwest::Method::POST, "faults", r#"{"notify_copies":3}"#)
+        .await;
+    api.unified_order("C1", &receiver.url).await;
+    api.pay("C1", "").await;
+
+    let done = eventually(Duration::from_secs(5), || async {
+        api.notifies()
+            .await
+            .iter()
+            .filter(|n| n["ok"] == true)
+            .count()
+            == 3
+    })
+    .await;
+    assert!(done, "{:?}", api.notifies().await);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let attempts = api.notifies().await;
+    let mut seen: Vec<(u64, u64, bool)> = attempts
+        .iter()
+        .map(|n| {
+            let number = |k: &str| n[k].as_u64().expect("number");
+            (number("attempt"), number("copy"), n["ok"] == true)
+        })
+        .collect();
+    seen.sort_unstable();
+    let expected = [
+        (1, 1, false),
+        (1, 2, false),
+        (1, 3, false),
+        (2, 1, true),
+        (2, 2, true),
+        (2, 3, true),
+    ];
+    assert_eq!(seen, expected, "{attempts:?}");
+    let bodies = receiver.bodies();
+    assert_eq!(bodies.len(), 6);
+    assert!(bodies.iter().all(|b| b == &bodies[0]), "the same notify");
+
+    let bad = api
+        .client
+        .post(format!("{}/mock/faults", mock.url()))
+        .body(r#"{"notify_copies":9}"#)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(bad.status(), 400);
+}

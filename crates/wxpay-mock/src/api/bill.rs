@@ -149,9 +149,29 @@ fn trade_row(app: &App, event: &Event<'_>) -> (Vec<String>, [i64; 6]) {
     (row, sums)
 }
 
-fn finish(lines: Vec<String>, req: &Req, digest: bool) -> Answer {
-    let mut text = lines.join("\r\n");
+/// The bill text: header, data rows, summary header and row. With `pad_to`, the data rows
+/// are repeated until the text is at least that long.
+fn finish(lines: Vec<String>, req: &Req, digest: bool, pad_to: Option<u64>) -> Answer {
+    let (header, rest) = lines.split_at(1);
+    let (data, summary) = rest.split_at(rest.len() - 2);
+    let data = data.iter().map(|l| format!("{l}\r\n")).collect::<String>();
+    let fixed = header[0].len() + summary.iter().map(|l| l.len() + 2).sum::<usize>() + 2;
+    let wanted = pad_to.and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
+    let copies = if data.is_empty() {
+        1
+    } else {
+        wanted.saturating_sub(fixed).div_ceil(data.len()).max(1)
+    };
+    let mut text = String::with_capacity(fixed + copies * data.len());
+    text.push_str(&header[0]);
     text.push_str("\r\n");
+    for _ in 0..copies {
+        text.push_str(&data);
+    }
+    for line in summary {
+        text.push_str(line);
+        text.push_str("\r\n");
+    }
     let gzip = req.get("tar_type") == Some("GZIP");
     let body = if gzip {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -194,7 +214,7 @@ fn check_common(req: &Req) -> Result<String, Answer> {
     Ok(date.to_owned())
 }
 
-pub fn download_bill(app: &Arc<App>, req: &Req) -> Answer {
+pub fn download_bill(app: &Arc<App>, req: &Req, pad_to: Option<u64>) -> Answer {
     let date = match check_common(req) {
         Ok(d) => d,
         Err(a) => return a,
@@ -236,12 +256,12 @@ pub fn download_bill(app: &Arc<App>, req: &Req) -> Answer {
         yuan(totals[4], 2),
         yuan(totals[5], 2),
     ]));
-    finish(lines, req, false)
+    finish(lines, req, false, pad_to)
 }
 
 /// Fund flow of the basic account: payments in, refunds out. The operation and fees
 /// accounts have no movements in the mock.
-pub fn download_fund_flow(app: &Arc<App>, req: &Req) -> Answer {
+pub fn download_fund_flow(app: &Arc<App>, req: &Req, pad_to: Option<u64>) -> Answer {
     let date = match check_common(req) {
         Ok(d) => d,
         Err(a) => return a,
@@ -312,5 +332,5 @@ pub fn download_fund_flow(app: &Arc<App>, req: &Req) -> Answer {
         spent_n.to_string(),
         yuan(spent, 2),
     ]));
-    finish(lines, req, true)
+    finish(lines, req, true, pad_to)
 }

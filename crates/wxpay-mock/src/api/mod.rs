@@ -1,13 +1,17 @@
 //! The API handlers, called after the shared pipeline (`proto`) has validated a request.
 
 mod bill;
+mod coupon;
 mod marketing;
 mod pay;
+mod profitsharing;
 mod refund;
 mod tools;
 
+pub use coupon::{CouponState, NewStock, create_stock};
 pub use marketing::{Ledger, RiskKey, marketing_message, open_redpack};
 pub use pay::{PayOutcome, PayRequest, mark_paid, paid_fields};
+pub use profitsharing::SharingState;
 pub use refund::schedule as schedule_refund;
 
 use crate::app::App;
@@ -15,7 +19,8 @@ use crate::proto::{Answer, Api, Req};
 use crate::state::Order;
 use std::sync::Arc;
 
-pub fn dispatch(app: &Arc<App>, req: &Req) -> Answer {
+/// `bill_bytes`: the fault that pads bills to at least that size.
+pub fn dispatch(app: &Arc<App>, req: &Req, bill_bytes: Option<u64>) -> Answer {
     match req.api {
         Api::UnifiedOrder => pay::unified_order(app, req),
         Api::OrderQuery => pay::order_query(app, req),
@@ -24,8 +29,8 @@ pub fn dispatch(app: &Arc<App>, req: &Req) -> Answer {
         Api::Reverse => pay::reverse(app, req),
         Api::Refund => refund::refund(app, req),
         Api::RefundQuery => refund::refund_query(app, req),
-        Api::DownloadBill => bill::download_bill(app, req),
-        Api::DownloadFundFlow => bill::download_fund_flow(app, req),
+        Api::DownloadBill => bill::download_bill(app, req, bill_bytes),
+        Api::DownloadFundFlow => bill::download_fund_flow(app, req, bill_bytes),
         Api::ShortUrl => tools::short_url(),
         Api::AuthCodeToOpenid => tools::auth_code_to_openid(req),
         Api::Report => tools::report(),
@@ -37,6 +42,18 @@ pub fn dispatch(app: &Arc<App>, req: &Req) -> Answer {
         Api::PayBank => marketing::pay_bank(app, req),
         Api::QueryBank => marketing::query_bank(app, req),
         Api::RiskPublicKey => marketing::public_key(app),
+        Api::ProfitSharingAddReceiver => profitsharing::add_receiver(app, req),
+        Api::ProfitSharingRemoveReceiver => profitsharing::remove_receiver(app, req),
+        Api::ProfitSharing => profitsharing::share(app, req, true),
+        Api::MultiProfitSharing => profitsharing::share(app, req, false),
+        Api::ProfitSharingQuery => profitsharing::query(app, req),
+        Api::ProfitSharingFinish => profitsharing::finish(app, req),
+        Api::ProfitSharingReturn => profitsharing::give_back(app, req),
+        Api::ProfitSharingReturnQuery => profitsharing::return_query(app, req),
+        Api::ProfitSharingOrderAmountQuery => profitsharing::order_amount(app, req),
+        Api::SendCoupon => coupon::send(app, req),
+        Api::QueryCouponStock => coupon::stock(app, req),
+        Api::QueryCouponsInfo => coupon::info(app, req),
     }
 }
 
@@ -78,7 +95,7 @@ fn valid_auth_code(code: &str) -> bool {
 
 /// A stable 28-character openid for a simulated payer: derived from the payment code (so
 /// authcodetoopenid and micropay agree) or from the order when no payer is named.
-fn mock_openid(seed: &str) -> String {
+pub(crate) fn mock_openid(seed: &str) -> String {
     format!("oMock{}", &crate::app::hex_sha1(seed.as_bytes())[..23])
 }
 

@@ -74,6 +74,12 @@ fn check_order_fields(req: &Req) -> Result<u64, Answer> {
     if req.get("fee_type").is_some_and(|t| t != "CNY") {
         return Err(Answer::param_error("fee_type"));
     }
+    if req
+        .get("profit_sharing")
+        .is_some_and(|v| !matches!(v, "Y" | "N"))
+    {
+        return Err(Answer::param_error("profit_sharing"));
+    }
     Ok(total)
 }
 
@@ -114,6 +120,7 @@ fn new_order(req: &Req, total_fee: u64, trade_type: &str, now: u64) -> Order {
         auth_code: String::new(),
         reverse_calls: 0,
         refunds: Vec::new(),
+        profit_sharing: req.get("profit_sharing") == Some("Y"),
     }
 }
 

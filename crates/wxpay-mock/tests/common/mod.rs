@@ -22,9 +22,15 @@ pub fn install_provider() {
 }
 
 pub fn start(tls: bool) -> MockServer {
+    start_scaled(tls, 1000.0)
+}
+
+/// A mock whose simulated delays are divided by `time_scale`: a test that must observe a
+/// state before a delay ends uses a small scale, so that a loaded machine cannot miss it.
+pub fn start_scaled(tls: bool, time_scale: f64) -> MockServer {
     MockServer::start(MockOptions {
         tls,
-        time_scale: 1000.0,
+        time_scale,
         ..MockOptions::default()
     })
     .expect("mock starts")
