@@ -28,7 +28,10 @@ fn refund_notify_drops_an_outer_sign_and_keeps_the_decrypted_fields() {
         ("return_code".to_owned(), "SUCCESS".to_owned()),
         ("appid".to_owned(), "wxd930ea5d5a258f4f".to_owned()),
         ("mch_id".to_owned(), "10000100".to_owned()),
-        ("nonce_str".to_owned(), "5K8264ILTKCH16CQ2502SI8ZNMTM67VS".to_owned()),
+        (
+            "nonce_str".to_owned(),
+            "5K8264ILTKCH16CQ2502SI8ZNMTM67VS".to_owned(),
+        ),
     ];
     let envelope = outer.clone();
     let outer_sign = sign::sign(&outer, KEY, sign::SignType::Md5);
