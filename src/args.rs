@@ -20,7 +20,7 @@ use ext_php_rs::zend::{ExecuteData, ExecutorGlobals};
 use std::ffi::{CStr, CString};
 use std::sync::atomic::{AtomicPtr, Ordering};
 
-type Handler = unsafe extern "C" fn(*mut zend_execute_data, *mut zval);
+pub type Handler = unsafe extern "C" fn(*mut zend_execute_data, *mut zval);
 
 /// A wrapped function and the handler ext-php-rs generated for it.
 struct Wrapped {
@@ -81,11 +81,14 @@ fn wrap_table(table: &ZendHashTable, module: &str, wrapped: &mut Vec<Wrapped>) {
             let function = entry.value.ptr.cast::<zend_function>();
             let Some(f) = function.as_mut() else { continue };
             if u32::from(f.type_) != ffi::ZEND_INTERNAL_FUNCTION
-                || f.common.num_args == 0
                 || f.internal_function.module.is_null()
                 || CStr::from_ptr((*f.internal_function.module).name).to_bytes()
                     != module.as_bytes()
             {
+                continue;
+            }
+            let direct = direct_handler(f);
+            if f.common.num_args == 0 && direct.is_none() {
                 continue;
             }
             // Inherited methods share the entry of the class that declared them.
@@ -97,14 +100,35 @@ fn wrap_table(table: &ZendHashTable, module: &str, wrapped: &mut Vec<Wrapped>) {
                     function: function as usize,
                     generated,
                 });
-                f.internal_function.handler = Some(checked);
+                f.internal_function.handler = Some(direct.unwrap_or(checked));
             }
         }
     }
 }
 
-/// The handler of every wrapped function.
-unsafe extern "C" fn checked(ex: *mut zend_execute_data, rv: *mut zval) {
+/// The hand-written handler for `f` ([`crate::direct`]), if it has one.
+///
+/// # Safety
+/// `f` is a registered internal function.
+unsafe fn direct_handler(f: &zend_function) -> Option<Handler> {
+    // SAFETY: a method's scope is its class entry, whose name is a live string.
+    let (class, name) = unsafe {
+        (
+            f.common.scope.as_ref()?.name.as_ref()?.as_bytes(),
+            f.common.function_name.as_ref()?.as_bytes(),
+        )
+    };
+    crate::direct::HANDLERS
+        .iter()
+        .find(|(c, m, _)| c.as_bytes() == class && m.as_bytes() == name)
+        .map(|&(_, _, handler)| handler)
+}
+
+/// The handler of every wrapped function, and the general path of the hand-written ones.
+///
+/// # Safety
+/// Called as a handler by the engine, with its frame and return slot.
+pub unsafe extern "C" fn checked(ex: *mut zend_execute_data, rv: *mut zval) {
     // SAFETY: the engine calls handlers with its frame and return slot; the table was
     // published before any wrapped handler could be called.
     unsafe {

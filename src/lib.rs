@@ -7,6 +7,7 @@ mod amend;
 mod args;
 mod client;
 mod convert;
+mod direct;
 mod engine;
 mod exceptions;
 mod handlers;
