@@ -53,6 +53,11 @@ extern "C" fn request_startup(_ty: i32, _module_number: i32) -> i32 {
     std::panic::catch_unwind(amend::once).map_or(1, |()| 0)
 }
 
+/// Request end: the keyed signing state kept for the request is dropped (zeroed).
+extern "C" fn request_shutdown(_ty: i32, _module_number: i32) -> i32 {
+    std::panic::catch_unwind(wxpay_core::sign::forget_keys).map_or(1, |()| 0)
+}
+
 extern "C" fn php_info(_module: *mut ModuleEntry) {
     // A panic must not unwind into the engine (that aborts PHP); the table is only lost.
     let _ = std::panic::catch_unwind(|| {
@@ -86,6 +91,7 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .class::<tools::Qr>()
         .class::<tools::Bill>()
         .request_startup_function(request_startup)
+        .request_shutdown_function(request_shutdown)
         .info_function(php_info);
     // The exception getters' own handler, called as a function: its lookup panics, which
     // proves a panic in a hand-written handler reaches PHP as an exception.

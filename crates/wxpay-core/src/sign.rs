@@ -3,13 +3,15 @@
 //! constant-time.
 
 use crate::error::Error;
-use hmac::{KeyInit, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use md5::{Digest, Md5};
 use sha2::Sha256;
+use std::cell::RefCell;
 use std::fmt;
 use std::mem::MaybeUninit;
 use std::sync::OnceLock;
 use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
 
 /// The two v2 algorithms. The wire names are `MD5` and `HMAC-SHA256`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -180,12 +182,17 @@ pub fn is_signed(name: &[u8], value: &[u8]) -> bool {
 /// makes one comparison per field, and a shop's dozen request fields need a few dozen.
 pub fn sort_pairs(pairs: &mut [Pair<'_>]) {
     fn prefix(name: &[u8]) -> u64 {
-        match name.first_chunk::<8>() {
-            Some(head) => u64::from_be_bytes(*head),
-            None => name
-                .iter()
+        let n = name.len();
+        if let Some(head) = name.first_chunk::<8>() {
+            u64::from_be_bytes(*head)
+        } else if let (Some(head), Some(tail)) = (name.first_chunk::<4>(), name.last_chunk::<4>()) {
+            // 4 to 7 bytes (`appid`, `sign`): two overlapping words, as for the long names.
+            u64::from(u32::from_be_bytes(*head)) << 32
+                | u64::from(u32::from_be_bytes(*tail)) << (64 - 8 * n)
+        } else {
+            name.iter()
                 .enumerate()
-                .fold(0, |acc, (i, &b)| acc | u64::from(b) << (56 - 8 * i)),
+                .fold(0, |acc, (i, &b)| acc | u64::from(b) << (56 - 8 * i))
         }
     }
     if pairs.len() > SMALL_SORT {
@@ -402,14 +409,37 @@ fn digest(message: &[u8], key: &[u8], sign_type: SignType) -> Signature {
         SignType::Md5 => {
             Signature::from_digest(&HOST_MD5.get().map_or(md5 as Md5Fn, |f| *f)(message))
         }
-        SignType::HmacSha256 => {
-            // HMAC accepts keys of any length, so this cannot fail.
-            let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(key)
-                .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        SignType::HmacSha256 => KEYED.with_borrow_mut(|last| {
+            let keyed = match last {
+                Some((k, mac)) if bool::from(k.as_slice().ct_eq(key)) => mac,
+                _ => {
+                    // HMAC accepts keys of any length, so this cannot fail.
+                    let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
+                        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+                    &last.insert((Zeroizing::new(key.to_vec()), mac)).1
+                }
+            };
+            let mut mac = keyed.clone();
             mac.update(message);
             Signature::from_digest(&mac.finalize().into_bytes())
-        }
+        }),
     }
+}
+
+thread_local! {
+    /// The HMAC-SHA256 state keyed with the last key this thread signed or verified with:
+    /// keying costs two of the ten SHA-256 blocks of a request's signature, and a site uses
+    /// one key. Key and state are zeroed when replaced or dropped, and dropped by
+    /// [`forget_keys`] (the extension calls it at the end of every PHP request).
+    static KEYED: RefCell<Option<Keyed>> = const { RefCell::new(None) };
+}
+
+/// A key and the HMAC-SHA256 state that has absorbed it.
+type Keyed = (Zeroizing<Vec<u8>>, Hmac<Sha256>);
+
+/// Drops (and zeroes) the keyed HMAC state this thread keeps between signatures.
+pub fn forget_keys() {
+    KEYED.set(None);
 }
 
 fn wipe(buf: &mut [MaybeUninit<u8>]) {
@@ -553,6 +583,25 @@ mod tests {
             out,
             b"10=ten&9=nine&B=1&b=2&sign_type=MD5&z= &zero=0&key=K".to_vec()
         );
+    }
+
+    #[test]
+    fn the_kept_hmac_state_follows_the_key() {
+        let plain = |key: &[u8], message: &[u8]| {
+            let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).unwrap();
+            mac.update(message);
+            Signature::from_digest(&mac.finalize().into_bytes())
+        };
+        let keys: [&[u8]; 5] = [b"key one", b"key two", b"key one", b"", b"key one!"];
+        for (i, key) in keys.into_iter().enumerate() {
+            for message in [&b"a=1&key=k"[..], b"b=2&key=k"] {
+                let kept = digest(message, key, SignType::HmacSha256);
+                assert_eq!(kept.as_str(), plain(key, message).as_str(), "key #{i}");
+            }
+            if i == 2 {
+                forget_keys();
+            }
+        }
     }
 
     #[test]
