@@ -76,6 +76,7 @@ fn show(name: &[u8]) -> Cow<'_, str> {
 }
 
 /// Applies the value rules (docs/protocol.md §11.1) to one entry; `None` means absent (null).
+#[inline]
 fn check_value<'a>(name: &[u8], zv: &'a Zval) -> PhpResult<Option<Checked<'a>>> {
     // Strings and ints are nearly every value: test the type byte before anything else.
     const IS_NULL: u32 = 1;
@@ -95,6 +96,12 @@ fn check_value<'a>(name: &[u8], zv: &'a Zval) -> PhpResult<Option<Checked<'a>>> 
             _ => {}
         }
     }
+    check_other_value(name, zv)
+}
+
+/// [`check_value`] for the rare values that are neither strings, ints nor null.
+#[cold]
+fn check_other_value<'a>(name: &[u8], zv: &'a Zval) -> PhpResult<Option<Checked<'a>>> {
     if zv.is_array() && JSON_FIELDS.contains(&name) {
         let json = to_json(zv, 0).map_err(|rule| {
             invalid(format!(
@@ -116,16 +123,22 @@ fn check_value<'a>(name: &[u8], zv: &'a Zval) -> PhpResult<Option<Checked<'a>>> 
     )))
 }
 
+#[inline]
 fn check_name(name: &[u8]) -> PhpResult<()> {
     if wxpay_core::xml::is_field_name(name) {
         Ok(())
     } else {
-        Err(invalid(format!(
-            "parameter name \"{}\" is not allowed: {}",
-            show(name),
-            wxpay_core::xml::FIELD_NAME_RULE
-        )))
+        Err(bad_name(name))
     }
+}
+
+#[cold]
+fn bad_name(name: &[u8]) -> ext_php_rs::exception::PhpException {
+    invalid(format!(
+        "parameter name \"{}\" is not allowed: {}",
+        show(name),
+        wxpay_core::xml::FIELD_NAME_RULE
+    ))
 }
 
 /// Gathers the signable pairs of a parameter array straight into a list (no intermediate

@@ -251,7 +251,7 @@ fn write_canonical<'o>(pairs: &[Pair<'_>], key: &[u8], out: &'o mut [MaybeUninit
 /// # Safety
 /// `dst` is valid for `src.len()` bytes of writes and does not overlap `src`.
 #[inline(always)]
-unsafe fn copy_short(src: &[u8], dst: *mut u8) {
+pub(crate) unsafe fn copy_short(src: &[u8], dst: *mut u8) {
     let (n, s) = (src.len(), src.as_ptr());
     // SAFETY: every read is within `src` and every write within the first `n` bytes of
     // `dst` (the caller's contract); unaligned accesses are used throughout.
