@@ -138,17 +138,25 @@ impl<'a> PairList<'a> {
         }
     }
 
-    #[inline]
+    // Inlined so that the pair stays in registers: passed through memory, it was stored as
+    // words and loaded back whole, which stalled on store forwarding (perf).
+    #[inline(always)]
     pub fn push(&mut self, pair: Pair<'a>) {
         if self.len < Self::STACK {
             self.stack[self.len].write(pair);
+            self.len += 1;
         } else {
-            if self.heap.is_empty() {
-                let filled = self.stack_slice().to_vec();
-                self.heap = filled;
-            }
-            self.heap.push(pair);
+            self.push_on_heap(pair);
         }
+    }
+
+    #[cold]
+    fn push_on_heap(&mut self, pair: Pair<'a>) {
+        if self.heap.is_empty() {
+            let filled = self.stack_slice().to_vec();
+            self.heap = filled;
+        }
+        self.heap.push(pair);
         self.len += 1;
     }
 
@@ -251,7 +259,7 @@ fn write_canonical<'o>(pairs: &[Pair<'_>], key: &[u8], out: &'o mut [MaybeUninit
 /// # Safety
 /// `dst` is valid for `src.len()` bytes of writes and does not overlap `src`.
 #[inline(always)]
-pub(crate) unsafe fn copy_short(src: &[u8], dst: *mut u8) {
+unsafe fn copy_short(src: &[u8], dst: *mut u8) {
     let (n, s) = (src.len(), src.as_ptr());
     // SAFETY: every read is within `src` and every write within the first `n` bytes of
     // `dst` (the caller's contract); unaligned accesses are used throughout.
