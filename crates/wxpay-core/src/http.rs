@@ -1,8 +1,8 @@
 //! Per-thread HTTP machinery: one current-thread tokio runtime and the reqwest clients that
-//! own its pooled connections, kept together in a thread-local and rebuilt when the process
-//! id changes (php-fpm forks workers after module init; threads and sockets inherited from
-//! the parent are unusable; checked with pcntl_fork and php-fpm). Nothing is created before
-//! the first call.
+//! own its pooled connections, kept together in a thread-local and rebuilt in a forked child
+//! (php-fpm forks workers after module init; threads and sockets inherited from the parent
+//! are unusable; checked with pcntl_fork and php-fpm). Nothing is created before the first
+//! call.
 //!
 //! Per thread rather than per process: under ZTS PHP every thread serves its own requests,
 //! and a shared current-thread runtime would run their calls one at a time. Threads share
@@ -23,7 +23,8 @@ use std::net::SocketAddr;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::MetadataExt;
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 
@@ -173,17 +174,24 @@ pub const MAX_CLIENTS: usize = 16;
 
 /// A cached client with its last use: the tick orders evictions, the instant ends idle pools.
 struct Cached {
+    key: ClientKey,
     client: reqwest::Client,
     tick: u64,
     used_at: Instant,
 }
 
 struct Process {
-    pid: u32,
+    /// [`forks`] when this state was built: another count means it was inherited.
+    forks: u64,
     runtime: Rc<Runtime>,
     /// The runtime's descriptors of its epoll instance, to find what a forked child closes.
     epolls: Vec<RawFd>,
-    clients: HashMap<ClientKey, Cached>,
+    /// At most [`MAX_CLIENTS`], looked up on every call: comparing keys costs less than
+    /// hashing one.
+    clients: Vec<Cached>,
+    /// Request URLs parsed before, newest first: parsing one (its host above all) costs
+    /// more than the rest of building a request.
+    urls: std::collections::VecDeque<(String, url::Url)>,
     tick: u64,
     /// Primary base URL → end of its cool-down.
     down_until: HashMap<String, Instant>,
@@ -204,10 +212,36 @@ struct Slot(Option<Process>);
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        if let Some(inherited) = self.0.take_if(|p| p.pid != std::process::id()) {
+        if let Some(inherited) = self.0.take_if(|p| p.forks != FORKS.load(Ordering::Relaxed)) {
             inherited.abandon();
         }
     }
+}
+
+/// Forks of this process, counted in every child by a `pthread_atfork` handler: what tells
+/// inherited state apart, without the `getpid()` syscall that several uses per call cost.
+static FORKS: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn count_fork() {
+    FORKS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The current [`FORKS`] count. The handler is registered before any state is built, so
+/// every fork that could inherit state is counted; glibc removes it when this library is
+/// unloaded. Fails only if it could not be registered: without it a fork would go unseen.
+fn forks() -> Result<u64> {
+    static WATCHING: OnceLock<bool> = OnceLock::new();
+    // SAFETY: the handler only increments an atomic, which is async-signal-safe as a child
+    // handler must be.
+    let watching = *WATCHING
+        .get_or_init(|| unsafe { libc::pthread_atfork(None, None, Some(count_fork)) } == 0);
+    if !watching {
+        return Err(Error::Http(HttpError {
+            message: "cannot register the fork handler of the HTTP runtime".into(),
+            ..HttpError::default()
+        }));
+    }
+    Ok(FORKS.load(Ordering::Relaxed))
 }
 
 thread_local! {
@@ -281,7 +315,7 @@ fn runtime_epolls(runtime: &Runtime) -> Vec<RawFd> {
 }
 
 impl Process {
-    fn new(pid: u32) -> Result<Self> {
+    fn new(forks: u64) -> Result<Self> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -292,10 +326,11 @@ impl Process {
                 })
             })?;
         Ok(Self {
-            pid,
+            forks,
             epolls: runtime_epolls(&runtime),
             runtime: Rc::new(runtime),
-            clients: HashMap::new(),
+            clients: Vec::new(),
+            urls: std::collections::VecDeque::new(),
             tick: 0,
             down_until: HashMap::new(),
             sandbox_keys: HashMap::new(),
@@ -348,28 +383,34 @@ impl Process {
     /// of their pools: the sockets would otherwise stay open until the process ends.
     fn reap_idle(&mut self, now: Instant) {
         self.clients
-            .retain(|_, c| now.saturating_duration_since(c.used_at) < POOL_IDLE_TIMEOUT);
+            .retain(|c| now.saturating_duration_since(c.used_at) < POOL_IDLE_TIMEOUT);
+    }
+
+    fn cached(&mut self, key: &ClientKey) -> Option<&mut Cached> {
+        self.clients.iter_mut().find(|c| c.key == *key)
     }
 }
 
-/// Lets the runtime's other tasks run: a connection whose pool was dropped, or that its
-/// pool did not keep, is closed by its own task, which only runs inside a call.
-async fn run_pending_tasks() {
-    // A closing connection task needs a poll or two; a few spare rounds cost microseconds.
-    for _ in 0..4 {
+/// Lets the runtime's other tasks run for `rounds` scheduler rounds: a connection whose pool
+/// was dropped, that its pool did not keep, or that the server closed, is closed by its own
+/// task, which only runs inside a call. A round runs every task already woken (and those
+/// they wake), then polls the driver for I/O events, whose tasks run in the next round;
+/// each round costs an `epoll_wait`, so [`block_on`] asks for no more than it needs.
+async fn run_pending_tasks(rounds: usize) {
+    for _ in 0..rounds {
         tokio::task::yield_now().await;
     }
 }
 
 fn with_process<T>(f: impl FnOnce(&mut Process) -> Result<T>) -> Result<T> {
+    let forks = forks()?;
     PROCESS.with_borrow_mut(|Slot(slot)| {
-        let pid = std::process::id();
-        if let Some(inherited) = slot.take_if(|p| p.pid != pid) {
+        if let Some(inherited) = slot.take_if(|p| p.forks != forks) {
             inherited.abandon();
         }
         let process = match slot {
             Some(process) => process,
-            empty => empty.insert(Process::new(pid)?),
+            empty => empty.insert(Process::new(forks)?),
         };
         f(process)
     })
@@ -390,9 +431,14 @@ pub fn block_on<F: Future>(future: F) -> Result<F::Output> {
         Ok(Rc::clone(&p.runtime))
     })?;
     Ok(runtime.block_on(async {
-        run_pending_tasks().await;
+        // Two rounds: the first finds the connections the server closed since the last call
+        // (and runs the tasks of reaped pools), the second runs the tasks the first woke, so
+        // that no request is sent on such a connection.
+        run_pending_tasks(2).await;
         let output = future.await;
-        run_pending_tasks().await;
+        // One round: what the call left to close (connections the pool did not keep, or of a
+        // failed or cancelled request) is already woken and needs no I/O event first.
+        run_pending_tasks(1).await;
         output
     }))
 }
@@ -403,31 +449,25 @@ pub fn client(key: &ClientKey) -> Result<reqwest::Client> {
         p.tick += 1;
         let tick = p.tick;
         let now = Instant::now();
-        if let Some(cached) = p.clients.get_mut(key) {
+        if let Some(cached) = p.cached(key) {
             cached.tick = tick;
             cached.used_at = now;
             return Ok(cached.client.clone());
         }
         if p.clients.len() >= MAX_CLIENTS
-            && let Some(oldest) = p
-                .clients
-                .iter()
-                .min_by_key(|(_, c)| c.tick)
-                .map(|(k, _)| k.clone())
+            && let Some(oldest) = (0..p.clients.len()).min_by_key(|&i| p.clients[i].tick)
         {
-            p.clients.remove(&oldest);
+            p.clients.swap_remove(oldest);
         }
         // Built inside the runtime's context so that anything it spawns lands there.
         let _context = p.runtime.enter();
         let client = build_client(key)?;
-        p.clients.insert(
-            key.clone(),
-            Cached {
-                client: client.clone(),
-                tick,
-                used_at: now,
-            },
-        );
+        p.clients.push(Cached {
+            key: key.clone(),
+            client: client.clone(),
+            tick,
+            used_at: now,
+        });
         Ok(client)
     })
 }
@@ -561,6 +601,27 @@ fn connection_of(response: &reqwest::Response) -> Option<Connection> {
         })
     })
     .ok()
+}
+
+/// Request URLs remembered per thread: more than the calls one worker makes to one base.
+pub const URLS_REMEMBERED: usize = 32;
+
+/// `url` parsed, from this thread's memory of recent ones when it is there. `None` when it
+/// does not parse: reqwest then refuses the text itself, with its own error.
+fn parsed_url(url: &str) -> Option<url::Url> {
+    with_process(|p| {
+        if let Some((_, parsed)) = p.urls.iter().find(|(text, _)| text == url) {
+            return Ok(Some(parsed.clone()));
+        }
+        let Ok(parsed) = url::Url::parse(url) else {
+            return Ok(None);
+        };
+        p.urls.truncate(URLS_REMEMBERED - 1);
+        p.urls.push_front((url.to_owned(), parsed.clone()));
+        Ok(Some(parsed))
+    })
+    .ok()
+    .flatten()
 }
 
 /// A 2xx answer.
@@ -757,10 +818,17 @@ pub async fn post_via(
     limit: BodyLimit,
     timeout: Duration,
 ) -> std::result::Result<Answer, Failure> {
-    let mut response = client
-        .post(format!("{base}{path}"))
+    let url = format!("{base}{path}");
+    let request = match parsed_url(&url) {
+        Some(parsed) => client.post(parsed),
+        None => client.post(url),
+    };
+    let mut response = request
         .timeout(timeout)
-        .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            reqwest::header::HeaderValue::from_static("text/xml; charset=utf-8"),
+        )
         .body(body)
         .send()
         .await
@@ -901,7 +969,7 @@ mod tests {
         }
         with_process(|p| {
             assert!(p.clients.len() <= MAX_CLIENTS);
-            assert!(p.clients.contains_key(&timed(0)));
+            assert!(p.cached(&timed(0)).is_some());
             Ok(())
         })
         .unwrap();
@@ -922,27 +990,44 @@ mod tests {
         let later = Instant::now() + POOL_IDLE_TIMEOUT;
         with_process(|p| {
             // `busy` was used just before `later`, `idle` a whole idle timeout before it.
-            p.clients.get_mut(&busy).unwrap().used_at = later - Duration::from_secs(1);
+            p.cached(&busy).unwrap().used_at = later - Duration::from_secs(1);
             p.reap_idle(later);
-            assert!(!p.clients.contains_key(&idle));
-            assert!(p.clients.contains_key(&busy));
+            assert!(p.cached(&idle).is_none());
+            assert!(p.cached(&busy).is_some());
             Ok(())
         })
         .unwrap();
     }
 
     #[test]
-    fn state_is_rebuilt_when_the_pid_changes() {
+    fn state_is_rebuilt_after_a_fork() {
         let first = with_process(|p| Ok(Rc::as_ptr(&p.runtime))).unwrap();
         // Pretend the state was inherited from a parent process.
         with_process(|p| {
-            p.pid = 0;
+            p.forks = u64::MAX;
             Ok(())
         })
         .unwrap();
         let second = with_process(|p| Ok(Rc::as_ptr(&p.runtime))).unwrap();
         assert_ne!(first, second);
-        assert_eq!(with_process(|p| Ok(p.pid)).unwrap(), std::process::id());
+        assert_eq!(with_process(|p| Ok(p.forks)).unwrap(), forks().unwrap());
+    }
+
+    /// A real fork is counted in the child, and only there.
+    #[test]
+    fn forks_are_counted_in_the_child() {
+        let before = forks().unwrap();
+        // SAFETY: the child only reads an atomic and exits without unwinding.
+        match unsafe { libc::fork() } {
+            0 => unsafe { libc::_exit(i32::from(forks().ok() != Some(before + 1))) },
+            -1 => panic!("fork failed"),
+            child => {
+                let mut status = 0;
+                assert_eq!(unsafe { libc::waitpid(child, &mut status, 0) }, child);
+                assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+            }
+        }
+        assert_eq!(forks().unwrap(), before);
     }
 
     /// A keep-alive HTTP/1.1 server on loopback that answers every POST with `ok` after
@@ -1244,8 +1329,8 @@ mod tests {
             .map(|m| m.ino())
     }
 
-    /// What a forked child does with the state it inherited, done here by pretending the
-    /// pid changed: the runtime's epoll instance, waker and pooled connection are closed.
+    /// What a forked child does with the state it inherited, done here by pretending a fork
+    /// happened: the runtime's epoll instance, waker and pooled connection are closed.
     #[test]
     fn inherited_descriptors_are_closed() {
         let url = server(Duration::ZERO);
@@ -1272,7 +1357,7 @@ mod tests {
             "one pooled connection: {connections:?}"
         );
         with_process(|p| {
-            p.pid = 0;
+            p.forks = u64::MAX;
             Ok(())
         })
         .unwrap();

@@ -83,7 +83,11 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     }
 }
 
-#[tokio::main]
+// One worker: a request costs the mock microseconds, and with a second worker each one
+// that arrived also woke the idle worker to look for work (a futex wake-up and a context
+// switch per request under perf), a cost every client of the mock pays, benchmarks included.
+// Slow answers (fault latency, notify retries) are timers, not busy workers.
+#[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() -> Result<()> {
     let args = Args::parse();
     let opts = MockOptions {
