@@ -9,7 +9,7 @@
 
 use crate::args::{self, Handler};
 use crate::client::Client;
-use crate::convert::Bytes;
+use crate::convert::{Bytes, PhpStr};
 use crate::exceptions::PhpResult;
 use crate::primitives::{Notify, Signer, Xml};
 use ext_php_rs::binary_slice::BinarySlice;
@@ -116,11 +116,16 @@ unsafe fn handle<T: IntoZval>(
 /// `Signer::sign` and `Xml::encodeSigned` default to MD5, as their declarations say.
 const MD5: &[u8] = b"MD5";
 
-unsafe extern "C" fn signer_sign(ex: *mut zend_execute_data, rv: *mut zval) {
-    // SAFETY: called by the engine as a handler.
+/// `Signer::sign` and `Xml::encodeSigned`: (array $params, string $key, string $signType = 'MD5').
+type Signing = fn(&ZendHashTable, BinarySlice<'_, u8>, Bytes<'_>) -> PhpResult<PhpStr>;
+
+/// # Safety
+/// Called by the engine as a handler, for a method that takes [`Signing`]'s arguments.
+unsafe fn signing(ex: *mut zend_execute_data, rv: *mut zval, method: Signing) {
+    // SAFETY: the caller's contract.
     unsafe {
         handle(ex, rv, (2, 3), |c| {
-            Some(Signer::sign(
+            Some(method(
                 c.array(0)?,
                 BinarySlice::new(c.bytes(1)?),
                 Bytes(c.bytes_or(2, MD5)?),
@@ -129,17 +134,14 @@ unsafe extern "C" fn signer_sign(ex: *mut zend_execute_data, rv: *mut zval) {
     }
 }
 
+unsafe extern "C" fn signer_sign(ex: *mut zend_execute_data, rv: *mut zval) {
+    // SAFETY: called by the engine as a handler.
+    unsafe { signing(ex, rv, Signer::sign) }
+}
+
 unsafe extern "C" fn xml_encode_signed(ex: *mut zend_execute_data, rv: *mut zval) {
     // SAFETY: called by the engine as a handler.
-    unsafe {
-        handle(ex, rv, (2, 3), |c| {
-            Some(Xml::encodeSigned(
-                c.array(0)?,
-                BinarySlice::new(c.bytes(1)?),
-                Bytes(c.bytes_or(2, MD5)?),
-            ))
-        });
-    }
+    unsafe { signing(ex, rv, Xml::encodeSigned) }
 }
 
 unsafe extern "C" fn xml_decode(ex: *mut zend_execute_data, rv: *mut zval) {

@@ -123,14 +123,7 @@ final class DirectHandlersTest extends TestCase
             'WxPay\Client::handleNotify() expects exactly 2 arguments, 1 given' => fn () => $client->handleNotify(''),
             'WxPay\Notify::success() expects exactly 0 arguments, 1 given' => fn () => Notify::success(1),
         ];
-        foreach ($calls as $message => $call) {
-            try {
-                $call();
-                $this->fail("no error for: $message");
-            } catch (\ArgumentCountError $e) {
-                $this->assertSame($message, $e->getMessage());
-            }
-        }
+        $this->assertEachThrows(\ArgumentCountError::class, $calls);
     }
 
     public function testWrongTypesAreTypeErrorsNamingTheParameter(): void
@@ -144,11 +137,18 @@ final class DirectHandlersTest extends TestCase
             'WxPay\Client::handleNotify(): Argument #2 ($onPaid) must be a valid callback, function "nope" not found or invalid function name'
                 => fn () => $client->handleNotify('<xml/>', 'nope'),
         ];
+        $this->assertEachThrows(\TypeError::class, $calls);
+    }
+
+    /** @param array<string, \Closure> $calls expected message => call */
+    private function assertEachThrows(string $class, array $calls): void
+    {
         foreach ($calls as $message => $call) {
             try {
                 $call();
                 $this->fail("no error for: $message");
-            } catch (\TypeError $e) {
+            } catch (\Throwable $e) {
+                $this->assertInstanceOf($class, $e, $message);
                 $this->assertSame($message, $e->getMessage());
             }
         }
