@@ -227,7 +227,7 @@ mod fast {
                 self.at += 9 + end + 3;
                 return Some(value);
             }
-            let end = find_stop(rest, [b'<', b'&', b']'])?;
+            let end = find_stop(rest, *b"<&]")?;
             if rest[end] != b'<' {
                 return None;
             }
@@ -1016,7 +1016,7 @@ mod tests {
 
     #[test]
     fn find_stop_agrees_with_a_plain_search_for_every_byte_and_length() {
-        let stops = [b'<', b'&', b']'];
+        let stops = *b"<&]";
         let plain = |b: &[u8]| b.iter().position(|&c| c < b' ' || stops.contains(&c));
         for len in 0..40usize {
             for b in 0..=255u8 {
