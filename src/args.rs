@@ -196,7 +196,7 @@ fn caller_is_strict(ex: &ExecuteData) -> bool {
 unsafe fn conform_one(
     f: &zend_function,
     num: u32,
-    info: &ffi::zend_internal_arg_info,
+    info: &ArgInfo,
     arg: &mut Zval,
     strict: bool,
 ) -> bool {
@@ -224,7 +224,7 @@ unsafe fn conform_one(
                 // with a deprecation (PHP 8.1+, raised by ZPP, not by the check above) and
                 // means the type's zero value.
                 if arg.is_null() {
-                    let name = CStr::from_ptr(info.name).to_string_lossy();
+                    let name = arg_name(info);
                     php_error(
                         &ErrorType::Deprecated,
                         &format!(
@@ -248,8 +248,31 @@ unsafe fn conform_one(
     false
 }
 
+/// An internal function's parameter as the engine keeps it: PHP 8.6 turns the registered
+/// `zend_internal_arg_info` into `zend_arg_info` (names as strings) at registration.
+#[cfg(php86)]
+type ArgInfo = ffi::zend_arg_info;
+#[cfg(not(php86))]
+type ArgInfo = ffi::zend_internal_arg_info;
+
+/// The parameter's name.
+///
+/// # Safety
+/// `info` is the engine's arginfo of a registered function.
+#[cfg(php86)]
+unsafe fn arg_name(info: &ArgInfo) -> std::borrow::Cow<'_, str> {
+    // SAFETY: the caller's contract: the name is a live string.
+    String::from_utf8_lossy(unsafe { (*info.name.cast::<ZendStr>()).as_bytes() })
+}
+
+#[cfg(not(php86))]
+unsafe fn arg_name(info: &ArgInfo) -> std::borrow::Cow<'_, str> {
+    // SAFETY: the caller's contract: the name is a NUL-terminated string.
+    unsafe { CStr::from_ptr(info.name) }.to_string_lossy()
+}
+
 /// The parameter's type as PHP spells it (`string`, `?int`, …).
-fn declared_type(info: &ffi::zend_internal_arg_info) -> String {
+fn declared_type(info: &ArgInfo) -> String {
     // SAFETY: the engine builds a new string from the arginfo type; released after use.
     unsafe {
         let declared = (engine::get().arguments.type_to_string)(info.type_);
@@ -314,13 +337,7 @@ unsafe fn callable(num: u32, arg: &mut Zval) -> bool {
 ///
 /// # Safety
 /// Called from a wrapped handler, with its argument `num` and that parameter's arginfo.
-unsafe fn type_error(
-    f: &zend_function,
-    num: u32,
-    info: &ffi::zend_internal_arg_info,
-    arg: &Zval,
-    given: u32,
-) {
+unsafe fn type_error(f: &zend_function, num: u32, info: &ArgInfo, arg: &Zval, given: u32) {
     let rules = &engine::get().arguments;
     // SAFETY: an engine function returning a static name.
     unsafe {
